@@ -1,0 +1,660 @@
+"""The derivation engine: chains of expressions, each step machine-checked.
+
+A :class:`Derivation` is a chain ``e_0 (rel_1) e_1 (rel_2) e_2 ...`` where each relation is
+``=`` (or ``>=`` for a bound) and each step carries its reason. :meth:`Derivation.check`
+verifies every adjacent pair and returns one :class:`StepResult` per step:
+
+* ``PROVED``: exact symbolic equality (or a proved inequality) under the stated domain.
+* ``NUMERIC``: only agreement at random 50-digit points of the domain. Labelled as such and
+  never counted as proved.
+* ``REFUTED``: a point of the domain where the two sides differ, with both values.
+
+Deciding equality, without blind ``simplify``:
+
+1. Evaluate derivatives and the expectation operators (:class:`GaussianExpectation` by Gaussian
+   moments, :class:`Expectation` by linearity and stated rules); normalise finite sums.
+2. Apply the step's substitutions (hypotheses, lemmas) and the meaning of the symbols:
+   ``beta[k] -> 1 - alpha[k]``, ``abar[t+k] -> abar[t+m] * alpha[t+m+1] ... alpha[t+k]``
+   (the recurrence; never an unevaluated ``Product``), ``abar[0] -> 1``.
+3. Replace every quantity in (0, 1) (alpha, abar) by ``1/(1 + w)`` with ``w > 0``: the domain
+   becomes a positivity assumption SymPy itself understands, so square roots and logarithms of
+   products split only where that is sound (``sqrt(x**2)`` of a real ``x`` stays ``|x|``).
+4. Put the difference over one denominator, replace each radical ``b**(1/n)`` by a symbol ``r``
+   with ``r**n = b`` and reduce; a zero remainder is a proof.
+
+Gaussian densities are compared in the log domain (``log_domain=True``): a product of Gaussian
+densities is an identity that ``simplify(lhs - rhs)`` fails to reach, while the log of each side
+is a polynomial in the variables plus logs of positive factors.
+
+An :class:`Induction` proves a statement for every t >= 1 (or every T): it builds the base case
+and the inductive step as derivations whose first and last expressions the engine itself forms
+from the recurrence and the closed form, so a fully PROVED induction is a proof for all t.
+"""
+from __future__ import annotations
+
+import enum
+import math
+import random
+import time
+from dataclasses import dataclass, field
+from functools import reduce
+from typing import Callable, Iterable, Mapping, Sequence
+
+import mpmath
+import sympy as sp
+
+from .symbols import abar, alpha, beta, sigma
+
+# ---------------------------------------------------------------------------------------------
+# verdicts and results
+
+
+class Verdict(str, enum.Enum):
+    PROVED = "PROVED"
+    NUMERIC = "NUMERIC"
+    REFUTED = "REFUTED"
+
+    @staticmethod
+    def worst(verdicts: Iterable["Verdict"]) -> "Verdict":
+        order = [Verdict.REFUTED, Verdict.NUMERIC, Verdict.PROVED]
+        verdicts = list(verdicts)
+        for v in order:
+            if v in verdicts:
+                return v
+        return Verdict.PROVED
+
+
+@dataclass
+class Step:
+    """One link of a chain: ``expr`` follows from the previous expression by ``reason``.
+
+    ``relation`` is ``"="`` or ``">="`` (previous >= this). ``given`` are substitutions the step
+    uses (an inductive hypothesis, Bayes' rule, a lemma), applied to both sides of this link.
+    ``positive_change`` (for ``>=``) is an optional change of variables ``{old: new}`` with a
+    single new positive variable used to prove the inequality by convexity.
+    """
+
+    expr: sp.Expr
+    reason: str
+    relation: str = "="
+    given: Mapping = field(default_factory=dict)
+    positive_change: Mapping | None = None
+
+
+@dataclass
+class StepResult:
+    index: int
+    reason: str
+    relation: str
+    verdict: Verdict
+    method: str
+    seconds: float
+    lhs: sp.Expr
+    rhs: sp.Expr
+    counterexample: dict | None = None
+    lhs_value: float | None = None
+    rhs_value: float | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "index": self.index,
+            "reason": self.reason,
+            "relation": self.relation,
+            "verdict": self.verdict.value,
+            "method": self.method,
+            "seconds": round(self.seconds, 4),
+            "lhs": sp.latex(self.lhs),
+            "rhs": sp.latex(self.rhs),
+            "counterexample": self.counterexample,
+            "lhs_value": self.lhs_value,
+            "rhs_value": self.rhs_value,
+        }
+
+
+@dataclass
+class DerivationResult:
+    title: str
+    assumptions: str
+    steps: list[StepResult]
+    seconds: float
+
+    @property
+    def verdict(self) -> Verdict:
+        return Verdict.worst(s.verdict for s in self.steps)
+
+    @property
+    def failing(self) -> StepResult | None:
+        return next((s for s in self.steps if s.verdict is not Verdict.PROVED), None)
+
+    def to_dict(self) -> dict:
+        return {
+            "title": self.title,
+            "assumptions": self.assumptions,
+            "verdict": self.verdict.value,
+            "seconds": round(self.seconds, 4),
+            "steps": [s.to_dict() for s in self.steps],
+        }
+
+
+# ---------------------------------------------------------------------------------------------
+# operators that appear inside derivations
+
+
+class GaussianExpectation(sp.Function):
+    """``GaussianExpectation(f, v, m, s2)`` is E[f(V)] for V ~ N(m, s2), f polynomial in v.
+
+    The engine evaluates it exactly from the Gaussian moments
+    E[V^n] = m E[V^(n-1)] + (n-1) s2 E[V^(n-2)].
+    """
+
+    nargs = 4
+
+    def evaluate(self) -> sp.Expr:
+        f, v, m, s2 = self.args
+        poly = sp.Poly(sp.expand(f), v)
+        if any(not c.free_symbols.isdisjoint({v}) for c in poly.coeffs()):
+            raise ValueError(f"GaussianExpectation needs a polynomial in {v}, got {f}")
+        moments = [sp.Integer(1), m]
+        for n in range(2, poly.degree() + 1):
+            moments.append(sp.expand(m * moments[n - 1] + (n - 1) * s2 * moments[n - 2]))
+        return sp.expand(sum(c * moments[k[0]] for k, c in zip(poly.monoms(), poly.coeffs())))
+
+
+class Expectation(sp.Function):
+    """``Expectation(f)``: an expectation over the derivation's random symbols.
+
+    The engine applies linearity (constants, i.e. factors free of the random symbols, come out;
+    sums split) and then the derivation's stated ``expectation_rules`` (for example the
+    normalisation E_q[p/q] = 1). What remains is compared as an opaque atom.
+    """
+
+    nargs = 1
+
+
+# ---------------------------------------------------------------------------------------------
+# canonical form
+
+_UNIT = (alpha, abar)  # sequences valued in (0, 1)
+
+
+def _t_offset(index: sp.Expr, tvar: sp.Symbol | None) -> tuple[sp.Symbol | None, int] | None:
+    index = sp.expand(index)
+    if index.is_Integer:
+        return None, int(index)
+    syms = index.free_symbols
+    if len(syms) != 1:
+        return None
+    (s,) = syms
+    off = sp.expand(index - s)
+    if not off.is_Integer:
+        return None
+    return s, int(off)
+
+
+def meaning_rules(expr: sp.Expr) -> dict:
+    """Substitutions that encode the meaning of the symbols (see :mod:`proofs.symbols`)."""
+    rules: dict = {}
+    for item in expr.atoms(sp.Indexed):
+        if item.base is beta:
+            rules[item] = 1 - alpha[item.indices[0]]
+    expr = expr.xreplace(rules) if rules else expr
+    groups: dict = {}
+    for item in expr.atoms(sp.Indexed):
+        if item.base is not abar:
+            continue
+        parsed = _t_offset(item.indices[0], None)
+        if parsed is None:
+            continue
+        var, off = parsed
+        groups.setdefault(var, []).append((off, item))
+    for var, items in groups.items():
+        if var is None:
+            for off, item in items:
+                if off < 0:
+                    raise ValueError(f"abar index {off} is negative")
+                rules[item] = sp.Mul(*[alpha[j] for j in range(1, off + 1)])
+            continue
+        low = min(off for off, _ in items)
+        for off, item in items:
+            if off != low:
+                rules[item] = abar[var + low] * sp.Mul(*[alpha[var + j] for j in range(low + 1, off + 1)])
+    return rules
+
+
+def apply_meaning(expr: sp.Expr) -> sp.Expr:
+    for _ in range(3):
+        rules = meaning_rules(expr)
+        if not rules:
+            break
+        expr = expr.xreplace(rules)
+    return expr
+
+
+def _eval_operators(expr: sp.Expr, derivation: "Derivation | None") -> sp.Expr:
+    if expr.has(sp.Derivative):
+        expr = expr.replace(lambda e: isinstance(e, sp.Derivative), lambda e: e.doit())
+    if expr.has(GaussianExpectation):
+        expr = expr.replace(lambda e: isinstance(e, GaussianExpectation), lambda e: e.evaluate())
+    if expr.has(sp.Sum):
+        expr = _normalise_sums(expr, derivation.sum_var if derivation else None)
+    if expr.has(Expectation):
+        expr = _linearise_expectations(expr, derivation)
+    return expr
+
+
+def _normalise_sums(expr: sp.Expr, var: sp.Symbol | None) -> sp.Expr:
+    """Finite sums: numeric limits are expanded; an upper limit var + c is rewritten as a sum
+    up to var - 1 plus the explicit terms var, ..., var + c (Karr's convention for empty sums)."""
+
+    def peel(s: sp.Sum) -> sp.Expr:
+        (k, lo, hi) = s.limits[0]
+        f = s.function
+        if lo.is_Integer and hi.is_Integer:
+            return s.doit()
+        if var is not None:
+            parsed = _t_offset(hi, None)
+            if parsed and parsed[0] == var and parsed[1] >= 0:
+                c = parsed[1]
+                head = sp.Sum(f, (k, lo, var - 1))
+                return head + sp.Add(*[f.subs(k, var + j) for j in range(c + 1)])
+        return s
+
+    return expr.replace(lambda e: isinstance(e, sp.Sum), peel)
+
+
+def _linearise_expectations(expr: sp.Expr, derivation: "Derivation | None") -> sp.Expr:
+    random_syms = set(derivation.random) if derivation else set()
+    rules = dict(derivation.expectation_rules) if derivation else {}
+
+    def is_random(e):
+        return bool(e.free_symbols & random_syms) or e.has(sp.Function) and any(
+            isinstance(a, sp.core.function.AppliedUndef) and a.func.__name__ in derivation.random_functions
+            for a in e.atoms(sp.Function)) if derivation else False
+
+    def lin(e: Expectation) -> sp.Expr:
+        arg = sp.expand(sp.expand_log(e.args[0]))
+        out = []
+        for term in sp.Add.make_args(arg):
+            const, rand = [], []
+            for factor in sp.Mul.make_args(term):
+                (rand if is_random(factor) else const).append(factor)
+            c = sp.Mul(*const)
+            if not rand:
+                out.append(c)
+                continue
+            atom = Expectation(sp.Mul(*rand))
+            out.append(c * rules.get(atom, atom))
+        return sp.Add(*out)
+
+    return expr.replace(lambda e: isinstance(e, Expectation), lin)
+
+
+@dataclass
+class _Canon:
+    """An expression in positive symbols, with the map back to the user's symbols."""
+
+    expr: sp.Expr
+    back: dict  # positive symbol -> (user object, kind)
+
+
+def _positive_symbols(expr: sp.Expr, domains: Mapping) -> tuple[sp.Expr, dict]:
+    """Replace Indexed objects by Symbols; quantities in (0, 1) by 1/(1+w), w > 0."""
+    back: dict = {}
+    rep: dict = {}
+    for item in sorted(expr.atoms(sp.Indexed), key=sp.default_sort_key):
+        name = str(item).replace("[", "_").replace("]", "").replace(" ", "")
+        if item.base in _UNIT:
+            w = sp.Symbol(f"w_{name}", positive=True)
+            rep[item] = 1 / (1 + w)
+            back[w] = (item, "unit")
+        else:
+            s = sp.Symbol(f"p_{name}", positive=True)
+            rep[item] = s
+            back[s] = (item, "positive")
+    for sym, dom in domains.items():
+        if dom == "unit" and sym in expr.free_symbols:
+            w = sp.Symbol(f"w_{sym}", positive=True)
+            rep[sym] = 1 / (1 + w)
+            back[w] = (sym, "unit")
+    return expr.xreplace(rep), back
+
+
+def _split_logs(expr: sp.Expr) -> sp.Expr:
+    if not expr.has(sp.log):
+        return expr
+    expr = expr.replace(lambda e: isinstance(e, sp.log),
+                        lambda e: sp.log(sp.factor(sp.together(e.args[0]))))
+    return sp.expand_log(expr)
+
+
+def _canonical_radicals(expr: sp.Expr) -> sp.Expr:
+    def fix(p: sp.Pow):
+        b, e = p.args
+        if e.is_Rational and not e.is_Integer:
+            b = sp.factor(sp.together(b))
+            return sp.expand_power_base(sp.powdenest(sp.Pow(b, e)))
+        return p
+
+    return expr.replace(lambda e: isinstance(e, sp.Pow) and e.exp.is_Rational and not e.exp.is_Integer, fix)
+
+
+def _reduce_radicals(num: sp.Expr) -> sp.Expr:
+    """Replace radicals b**(p/q) by r**p with r**q = b and reduce the polynomial; exact."""
+    pows = [p for p in num.atoms(sp.Pow) if p.exp.is_Rational and not p.exp.is_Integer]
+    if not pows:
+        return num
+    by_base: dict = {}
+    for p in pows:
+        by_base.setdefault(p.base, []).append(p.exp)
+    rep, relations = {}, []
+    for b, exps in by_base.items():
+        L = reduce(lambda a, c: a * c // math.gcd(a, c), [int(e.q) for e in exps], 1)
+        r = sp.Dummy("r", positive=True)
+        for e in exps:
+            rep[sp.Pow(b, e)] = r ** int(e * L)
+        relations.append((r, L, b))
+    num = sp.together(num.xreplace(rep))
+    num = sp.expand(sp.numer(num))
+    gens = [r for r, _, _ in relations]
+    poly = sp.Poly(num, *gens)
+    out = sp.Integer(0)
+    for monom, coeff in poly.terms():
+        term = coeff
+        for (r, L, b), k in zip(relations, monom):
+            term *= b ** (k // L) * r ** (k % L)
+        out += term
+    return sp.expand(out)
+
+
+def exactly_zero(d: sp.Expr) -> bool:
+    """True only when ``d`` (already in positive symbols) is identically zero."""
+    d = _split_logs(d)
+    d = _canonical_radicals(d)
+    if d == 0:
+        return True
+    d = sp.together(sp.expand(d))
+    num = sp.expand(sp.numer(d))
+    if num == 0:
+        return True
+    num = _canonical_radicals(num)
+    num = _reduce_radicals(num)
+    if num == 0:
+        return True
+    return sp.expand(sp.cancel(num)) == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# numeric evaluation at random points of the domain
+
+_DIGITS = 50
+
+
+def _sample(back: dict, free: set, rng: random.Random) -> dict:
+    point = {}
+    for s in free:
+        kind = back.get(s, (None, None))[1]
+        if kind == "unit":
+            u = rng.uniform(0.02, 0.98)
+            point[s] = sp.Float((1 - u) / u, _DIGITS)
+        elif kind == "positive" or s.is_positive:
+            point[s] = sp.Float(rng.uniform(0.1, 3.0), _DIGITS)
+        else:
+            point[s] = sp.Float(rng.uniform(-3.0, 3.0), _DIGITS)
+    return point
+
+
+def _user_point(point: dict, back: dict) -> dict:
+    """Express a sampled point in the user's symbols, with derived quantities added."""
+    out = {}
+    for s, v in point.items():
+        obj, kind = back.get(s, (s, None))
+        val = 1 / (1 + v) if kind == "unit" else v
+        out[obj] = val
+    derived = {}
+    for obj, val in list(out.items()):
+        if isinstance(obj, sp.Indexed) and obj.base is alpha:
+            derived[beta[obj.indices[0]]] = 1 - val
+        if isinstance(obj, sp.Indexed) and obj.base is abar:
+            idx = obj.indices[0]
+            a_next = out.get(alpha[idx + 1])
+            if a_next is not None:
+                derived[abar[idx + 1]] = val * a_next
+    out.update(derived)
+    return {str(k): float(v) for k, v in sorted(out.items(), key=lambda kv: str(kv[0]))}
+
+
+def _evalf(e: sp.Expr, point: dict):
+    try:
+        v = e.xreplace(point).evalf(_DIGITS)
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
+    if v.has(sp.I) or not v.is_number:
+        try:
+            c = complex(v)
+        except TypeError:
+            return None
+        if abs(c.imag) > 1e-30:
+            return None
+        v = sp.Float(c.real, _DIGITS)
+    if v in (sp.zoo, sp.oo, -sp.oo, sp.nan):
+        return None
+    return v
+
+
+# ---------------------------------------------------------------------------------------------
+# derivations
+
+
+@dataclass
+class Derivation:
+    """A chain of steps under stated assumptions. ``steps[0].reason`` describes the start."""
+
+    title: str
+    steps: Sequence[Step]
+    assumptions: str = "0 < alpha[k] < 1, abar[k] = abar[k-1] alpha[k], abar[0] = 1, sigma[k] > 0"
+    log_domain: bool = False
+    given: Mapping = field(default_factory=dict)
+    domains: Mapping = field(default_factory=dict)
+    random: tuple = ()
+    random_functions: tuple = ()
+    expectation_rules: Mapping = field(default_factory=dict)
+    sum_var: sp.Symbol | None = None
+    points: int = 6
+    seed: int = 20240601
+
+    # -- canonical form of both sides of a link (the meaning rules see both at once)
+    def _prepare(self, a: sp.Expr, b: sp.Expr, given: Mapping) -> tuple[sp.Expr, sp.Expr]:
+        pair = sp.Tuple(sp.sympify(a), sp.sympify(b))
+        rules = {**self.given, **given}
+        for _ in range(3):
+            before = pair
+            pair = _eval_operators(pair, self)
+            if rules:
+                pair = pair.xreplace(rules)
+            pair = apply_meaning(pair)
+            if pair == before:
+                break
+        pa, pb = pair
+        if self.log_domain:
+            pa, pb = sp.expand_log(sp.log(pa)), sp.expand_log(sp.log(pb))
+        return pa, pb
+
+    def _compare(self, i: int, a: sp.Expr, b: sp.Expr, step: Step) -> StepResult:
+        t0 = time.perf_counter()
+        try:
+            pa, pb = self._prepare(a, b, step.given)
+            (ca, cb), back = _positive_symbols(sp.Tuple(pa, pb), self.domains)
+            d = ca - cb
+        except Exception as exc:  # a malformed step is a failed step, with the reason
+            return StepResult(i, step.reason, step.relation, Verdict.REFUTED,
+                              f"could not evaluate: {type(exc).__name__}: {exc}",
+                              time.perf_counter() - t0, a, b)
+        if step.relation == "=":
+            proved = exactly_zero(d)
+            method = "exact: cancels to 0 over a common denominator, radicals reduced"
+        elif step.relation == ">=":
+            proved, method = self._nonnegative(d, back, step)
+        else:
+            raise ValueError(f"unknown relation {step.relation!r}")
+        if proved:
+            return StepResult(i, step.reason, step.relation, Verdict.PROVED,
+                              ("log domain; " if self.log_domain else "") + method,
+                              time.perf_counter() - t0, a, b)
+        return self._numeric(i, a, b, step, (ca, cb), back, t0)
+
+    def _nonnegative(self, d: sp.Expr, back: dict, step: Step) -> tuple[bool, str]:
+        d = _split_logs(d)
+        if sp.expand(d).is_nonnegative is True:
+            return True, "exact: difference is nonnegative under the positivity assumptions"
+        if step.positive_change:
+            (old, new), = step.positive_change.items()
+            old_c, _ = _positive_symbols(old, self.domains)
+            var = next(iter(new.free_symbols - old_c.free_symbols), None)
+            g = _split_logs(sp.expand(d.subs(old_c, new)))
+            if var is not None and g.free_symbols == {var}:
+                g1, g2 = sp.diff(g, var), sp.diff(g, var, 2)
+                crit = [c for c in sp.solve(g1, var) if c.is_positive]
+                if (sp.simplify(g2).is_positive and len(crit) == 1
+                        and sp.simplify(g.subs(var, crit[0])) == 0):
+                    return True, (f"exact: with {old} = {new}, the difference g({var}) has g'' > 0 for "
+                                  f"{var} > 0 and g = g' = 0 at {var} = {crit[0]} (convexity)")
+        return False, ""
+
+    def _numeric(self, i, a, b, step, sides, back, t0) -> StepResult:
+        ca, cb = sides
+        d = ca - cb
+        rng = random.Random(self.seed + i)
+        free = d.free_symbols
+        values = []
+        for _ in range(self.points * 4):
+            point = _sample(back, free, rng)
+            v = _evalf(d, point)
+            if v is None:
+                continue
+            values.append((point, v))
+            bad = (v < -sp.Float(10) ** (-30)) if step.relation == ">=" else abs(v) > sp.Float(10) ** (-30)
+            if bad:
+                va, vb = _evalf(ca, point), _evalf(cb, point)
+                return StepResult(i, step.reason, step.relation, Verdict.REFUTED,
+                                  "counterexample at a random point of the domain",
+                                  time.perf_counter() - t0, a, b, _user_point(point, back),
+                                  None if va is None else float(va), None if vb is None else float(vb))
+            if len(values) >= self.points:
+                break
+        if not values:
+            return StepResult(i, step.reason, step.relation, Verdict.REFUTED,
+                              "could not be evaluated at any point of the domain",
+                              time.perf_counter() - t0, a, b)
+        return StepResult(i, step.reason, step.relation, Verdict.NUMERIC,
+                          f"NOT PROVED: agrees at {len(values)} random {_DIGITS}-digit points only",
+                          time.perf_counter() - t0, a, b)
+
+    def check(self) -> DerivationResult:
+        t0 = time.perf_counter()
+        results = []
+        for i in range(1, len(self.steps)):
+            results.append(self._compare(i, self.steps[i - 1].expr, self.steps[i].expr, self.steps[i]))
+        return DerivationResult(self.title, self.assumptions, results, time.perf_counter() - t0)
+
+    @property
+    def start(self) -> sp.Expr:
+        return self.steps[0].expr
+
+    @property
+    def end(self) -> sp.Expr:
+        return self.steps[-1].expr
+
+
+def compare(lhs: sp.Expr, rhs: sp.Expr, reason: str = "claim", **kwargs) -> StepResult:
+    """Check a single equality ``lhs = rhs`` with the engine (used by claims and errata)."""
+    d = Derivation(reason, [Step(lhs, "left side"), Step(rhs, reason)], **kwargs)
+    return d.check().steps[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# induction
+
+
+@dataclass
+class Induction:
+    """Prove ``a(n) = closed(n)`` for every integer n >= base.
+
+    The sequence a(n) is given either by ``recurrence(previous, n)`` and ``initial`` = a(base),
+    or as an expression ``sequence`` in n (then the recurrence is a(n-1) + (a(n) - a(n-1)), with
+    finite sums peeled by the engine). The engine forms the first expression of each
+    derivation itself: ``initial`` (base case), and the recurrence applied to the hypothesis
+    ``closed(n-1)`` (inductive step); both chains must end at ``closed``.
+    """
+
+    title: str
+    var: sp.Symbol
+    closed: sp.Expr
+    recurrence: Callable[[sp.Expr, sp.Symbol], sp.Expr] | None = None
+    initial: sp.Expr | None = None
+    sequence: sp.Expr | None = None
+    base: int = 1
+    base_steps: Sequence[Step] = ()
+    step_steps: Sequence[Step] = ()
+    options: Mapping = field(default_factory=dict)
+
+    def derivations(self) -> list[Derivation]:
+        n = self.var
+        if self.sequence is not None:
+            first_base = self.sequence.subs(n, self.base)
+            step_start = self.closed.subs(n, n - 1) + (self.sequence - self.sequence.subs(n, n - 1))
+        else:
+            first_base = self.initial
+            step_start = self.recurrence(self.closed.subs(n, n - 1), n)
+        base = Derivation(
+            f"{self.title}: base case {n} = {self.base}",
+            [Step(first_base, f"the sequence at {n} = {self.base}"), *self.base_steps,
+             Step(self.closed.subs(n, self.base), f"the closed form at {n} = {self.base}")],
+            sum_var=n, **self.options)
+        step = Derivation(
+            f"{self.title}: inductive step {n} - 1 -> {n} (for {n} >= {self.base + 1})",
+            [Step(step_start, f"the recurrence applied to the hypothesis at {n} - 1"), *self.step_steps,
+             Step(self.closed, f"the closed form at {n}")],
+            sum_var=n, **self.options)
+        return [base, step]
+
+
+# ---------------------------------------------------------------------------------------------
+# closed-form instances
+
+
+@dataclass
+class InstanceResult:
+    title: str
+    verdict: Verdict
+    lhs: str
+    rhs: str
+    detail: str
+    seconds: float
+
+    def to_dict(self) -> dict:
+        return {"title": self.title, "verdict": self.verdict.value, "lhs": self.lhs, "rhs": self.rhs,
+                "detail": self.detail, "seconds": round(self.seconds, 4)}
+
+
+@dataclass
+class InstanceCheck:
+    """Both sides of an identity evaluated in closed form on a concrete family (exact SymPy
+    arithmetic). ``relation`` is "=" or ">=". PROVED here means: exactly true for this instance."""
+
+    title: str
+    compute: Callable[[], tuple[sp.Expr, sp.Expr]]
+    relation: str = "="
+
+    def check(self) -> InstanceResult:
+        t0 = time.perf_counter()
+        lhs, rhs = self.compute()
+        d, back = _positive_symbols(sp.sympify(lhs - rhs), {})
+        if self.relation == "=":
+            ok = exactly_zero(d)
+        else:
+            val = sp.N(d, _DIGITS)
+            ok = bool(val.is_number and val >= 0) if not d.free_symbols else bool(sp.expand(d).is_nonnegative)
+        verdict = Verdict.PROVED if ok else Verdict.REFUTED
+        detail = f"exact closed form; difference lhs - rhs = {sp.N(lhs - rhs, 6) if not (lhs - rhs).free_symbols else 'symbolic'}"
+        return InstanceResult(self.title, verdict, sp.sstr(lhs)[:300], sp.sstr(rhs)[:300], detail,
+                              time.perf_counter() - t0)

@@ -1,0 +1,44 @@
+"""The symbols every proof, claim and checker shares.
+
+Meaning (known to every checker in this package):
+
+* ``t``: the timestep, a positive integer.
+* ``alpha[k]``: the per-step signal factor, ``0 < alpha[k] < 1``.
+* ``beta[k]``: the per-step noise variance, ``beta[k] = 1 - alpha[k]``.
+* ``abar[k]``: ``alpha[1] * ... * alpha[k]`` (the DDPM paper's alpha-bar), so
+  ``abar[k] = abar[k-1] * alpha[k]`` and ``abar[0] = 1``.
+* ``sigma[k] > 0``: the reverse-process standard deviation, Sigma_theta = sigma[k]**2 I.
+* ``noise_std``: the sigma of Problems 3 and 4: q_sigma(x_tilde | x) = N(x, sigma^2) and
+  p(x | theta) = N(theta, sigma^2).
+* ``x``, ``x_tilde``: real variables (data point and its noisy version in Problem 3; the
+  observation in Problem 4's lemma).
+"""
+from __future__ import annotations
+
+import sympy as sp
+
+t = sp.Symbol("t", integer=True, positive=True)
+alpha = sp.IndexedBase("alpha", positive=True)
+beta = sp.IndexedBase("beta", positive=True)
+abar = sp.IndexedBase("abar", positive=True)
+sigma = sp.IndexedBase("sigma", positive=True)
+noise_std = sp.Symbol("noise_std", positive=True)
+x = sp.Symbol("x", real=True)
+x_tilde = sp.Symbol("x_tilde", real=True)
+
+#: Names a user may write in a claim, mapped to the objects above.
+PUBLIC = {
+    "t": t,
+    "alpha": alpha,
+    "beta": beta,
+    "abar": abar,
+    "sigma": sigma,
+    "noise_std": noise_std,
+    "x": x,
+    "x_tilde": x_tilde,
+}
+
+#: The indexed families (sequences over the timestep).
+SEQUENCES = (alpha, beta, abar, sigma)
+
+__all__ = ["t", "alpha", "beta", "abar", "sigma", "noise_std", "x", "x_tilde", "PUBLIC", "SEQUENCES"]
