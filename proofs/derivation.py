@@ -160,6 +160,27 @@ class GaussianExpectation(sp.Function):
         return sp.expand(sum(c * moments[k[0]] for k, c in zip(poly.monoms(), poly.coeffs())))
 
 
+def gaussian_integral(f: sp.Expr, v: sp.Symbol) -> sp.Expr:
+    """int_R f dv for f = c * exp(-a v^2 + b v + k) with a > 0 and c free of v, by the Gaussian
+    integral int exp(-a v^2 + b v) dv = sqrt(pi / a) exp(b^2 / (4 a)) (a standard lemma)."""
+    f = sp.powsimp(sp.expand_power_base(f), combine="exp")
+    c, e = sp.Integer(1), sp.Integer(0)
+    for factor in sp.Mul.make_args(f):
+        if isinstance(factor, sp.exp):
+            e += factor.args[0]
+        elif factor.has(v):
+            raise ValueError(f"gaussian_integral: factor {factor} depends on {v} outside an exponential")
+        else:
+            c *= factor
+    q = sp.Poly(sp.expand(e), v)
+    if q.degree() != 2:
+        raise ValueError(f"gaussian_integral: exponent is not quadratic in {v}")
+    a, b, k = -q.coeff_monomial(v**2), q.coeff_monomial(v), q.coeff_monomial(1)
+    if not is_positive(a):
+        raise ValueError(f"gaussian_integral: -{a} is not negative")
+    return c * sp.sqrt(sp.pi / a) * sp.exp(b**2 / (4 * a) + k)
+
+
 class Expectation(sp.Function):
     """``Expectation(f)``: an expectation over the derivation's random symbols.
 
@@ -231,15 +252,74 @@ def apply_meaning(expr: sp.Expr) -> sp.Expr:
 
 
 def _eval_operators(expr: sp.Expr, derivation: "Derivation | None") -> sp.Expr:
-    if expr.has(sp.Derivative):
-        expr = expr.replace(lambda e: isinstance(e, sp.Derivative), lambda e: e.doit())
+    for _ in range(4):  # shallow doit: never let SymPy try to evaluate an Integral it meets
+        if not expr.has(sp.Derivative):
+            break
+        new = expr.replace(lambda e: isinstance(e, sp.Derivative), lambda e: e.doit(deep=False))
+        if new == expr:
+            break
+        expr = new
     if expr.has(GaussianExpectation):
         expr = expr.replace(lambda e: isinstance(e, GaussianExpectation), lambda e: e.evaluate())
     if expr.has(sp.Sum):
         expr = _normalise_sums(expr, derivation.sum_var if derivation else None)
     if expr.has(Expectation):
         expr = _linearise_expectations(expr, derivation)
+    if expr.has(sp.Integral):
+        expr = _canonical_integrals(expr)
     return expr
+
+
+def _canonical_integrals(expr: sp.Expr) -> sp.Expr:
+    """Integrals are linear: split sums, take out factors free of the integration variables,
+    and flatten g(y) * Integral(f, x) under Integral(., y) into one Integral(g f, x, y) with the
+    limits sorted (Fubini; every integrand here is absolutely integrable, stated per identity)."""
+
+    def lin(I: sp.Integral) -> sp.Expr:
+        limits = list(I.limits)
+        ivars = {lim[0] for lim in limits}
+        out = []
+        for term in sp.Add.make_args(sp.expand(I.function)):
+            const, dep = [], []
+            for factor in sp.Mul.make_args(term):
+                (dep if factor.free_symbols & ivars else const).append(factor)
+            inner = [f for f in dep if isinstance(f, sp.Integral)]
+            these = list(limits)
+            body = sp.Mul(*dep)
+            if len(inner) == 1:
+                rest = sp.Mul(*[f for f in dep if f is not inner[0]])
+                if not rest.free_symbols & {lim[0] for lim in inner[0].limits}:
+                    body = rest * inner[0].function
+                    these = list(inner[0].limits) + these
+            if body == 1 and not dep:
+                out.append(sp.Mul(*const) * sp.Integral(1, *sorted(these, key=lambda l: str(l[0]))))
+                continue
+            out.append(sp.Mul(*const) * sp.Integral(body, *sorted(these, key=lambda l: str(l[0]))))
+        return sp.Add(*out)
+
+    return expr.replace(lambda e: isinstance(e, sp.Integral), lin)
+
+
+def _merge_integrals(d: sp.Expr, units: frozenset) -> sp.Expr:
+    """sum_i c_i Integral(f_i, L) -> Integral(sum_i c_i f_i, L) per set of limits L; a group whose
+    combined integrand is exactly zero vanishes (equal integrands give equal integrals)."""
+    if not d.has(sp.Integral):
+        return d
+    groups: dict = {}
+    rest = []
+    for term in sp.Add.make_args(sp.expand(d)):
+        ints = [f for f in sp.Mul.make_args(term) if isinstance(f, sp.Integral)]
+        if len(ints) != 1:
+            rest.append(term)
+            continue
+        c = sp.Mul(*[f for f in sp.Mul.make_args(term) if f is not ints[0]])
+        groups.setdefault(ints[0].limits, []).append(c * ints[0].function)
+    out = sp.Add(*rest)
+    for limits, parts in groups.items():
+        integrand = sp.Add(*parts)
+        if not exactly_zero(integrand, units):
+            out += sp.Integral(integrand, *limits)
+    return out
 
 
 def _normalise_sums(expr: sp.Expr, var: sp.Symbol | None) -> sp.Expr:
@@ -298,42 +378,75 @@ class _Canon:
 
 
 def _positive_symbols(expr: sp.Expr, domains: Mapping) -> tuple[sp.Expr, dict]:
-    """Replace Indexed objects by Symbols; quantities in (0, 1) by 1/(1+w), w > 0."""
+    """Replace Indexed objects by positive Symbols; remember which lie in (0, 1)."""
     back: dict = {}
     rep: dict = {}
     for item in sorted(expr.atoms(sp.Indexed), key=sp.default_sort_key):
         name = str(item).replace("[", "_").replace("]", "").replace(" ", "")
-        if item.base in _UNIT:
-            w = sp.Symbol(f"w_{name}", positive=True)
-            rep[item] = 1 / (1 + w)
-            back[w] = (item, "unit")
-        else:
-            s = sp.Symbol(f"p_{name}", positive=True)
-            rep[item] = s
-            back[s] = (item, "positive")
+        kind = "unit" if item.base in _UNIT else "positive"
+        sym = sp.Symbol(f"{name}", positive=True)
+        rep[item] = sym
+        back[sym] = (item, kind)
     for sym, dom in domains.items():
         if dom == "unit" and sym in expr.free_symbols:
-            w = sp.Symbol(f"w_{sym}", positive=True)
-            rep[sym] = 1 / (1 + w)
-            back[w] = (sym, "unit")
+            back[sym] = (sym, "unit")
     return expr.xreplace(rep), back
 
 
-def _split_logs(expr: sp.Expr) -> sp.Expr:
+def _units(back: Mapping) -> frozenset:
+    return frozenset(s for s, (_, kind) in back.items() if kind == "unit")
+
+
+def is_positive(f: sp.Expr, units: frozenset = frozenset()) -> bool:
+    """A sound positivity oracle: True only if f > 0 on the whole domain. Quantities u in (0, 1)
+    are written u = 1/(1 + w) with w > 0; a fraction whose expanded numerator and denominator
+    are sums of positive terms is positive."""
+    if f.is_positive:
+        return True
+    present = units & f.free_symbols
+    if not present:
+        return False
+    g = sp.together(f.xreplace({u: 1 / (1 + sp.Dummy("w", positive=True)) for u in present}))
+    n, d = sp.fraction(g)
+    n, d = sp.expand(n), sp.expand(d)
+    return bool((n.is_positive and d.is_positive) or (n.is_negative and d.is_negative))
+
+
+def _positive_split(b: sp.Expr, units: frozenset) -> tuple[list, sp.Expr]:
+    """Factor b; return ([(g, k), ...] with g > 0 and b = prod g**k * rest, rest)."""
+    b = sp.factor(sp.together(b))
+    pos, rest = [], sp.Integer(1)
+    for f in sp.Mul.make_args(b):
+        g, k = (f.base, f.exp) if isinstance(f, sp.Pow) and f.exp.is_Integer else (f, sp.Integer(1))
+        if is_positive(g, units):
+            pos.append((g, k))
+        elif is_positive(-g, units):
+            pos.append((-g, k))
+            rest *= (-1) ** k
+        else:
+            rest *= f
+    return pos, rest
+
+
+def _split_logs(expr: sp.Expr, units: frozenset = frozenset()) -> sp.Expr:
+    """log(prod g_i**k_i * rest) = sum k_i log g_i + log(rest), only for factors g_i > 0."""
     if not expr.has(sp.log):
         return expr
-    expr = expr.replace(lambda e: isinstance(e, sp.log),
-                        lambda e: sp.log(sp.factor(sp.together(e.args[0]))))
-    return sp.expand_log(expr)
+
+    def split(e: sp.log):
+        pos, rest = _positive_split(e.args[0], units)
+        return sp.Add(*[k * sp.log(g) for g, k in pos]) + (sp.log(rest) if rest != 1 else 0)
+
+    return expr.replace(lambda e: isinstance(e, sp.log), split)
 
 
-def _canonical_radicals(expr: sp.Expr) -> sp.Expr:
+def _canonical_radicals(expr: sp.Expr, units: frozenset = frozenset()) -> sp.Expr:
+    """(prod g_i**k_i * rest)**e = prod g_i**(k_i e) * rest**e, only for factors g_i > 0."""
+
     def fix(p: sp.Pow):
-        b, e = p.args
-        if e.is_Rational and not e.is_Integer:
-            b = sp.factor(sp.together(b))
-            return sp.expand_power_base(sp.powdenest(sp.Pow(b, e)))
-        return p
+        pos, rest = _positive_split(p.base, units)
+        out = sp.Mul(*[sp.Pow(g, k * p.exp) for g, k in pos])
+        return out * (sp.Pow(rest, p.exp) if rest != 1 else 1)
 
     return expr.replace(lambda e: isinstance(e, sp.Pow) and e.exp.is_Rational and not e.exp.is_Integer, fix)
 
@@ -366,17 +479,55 @@ def _reduce_radicals(num: sp.Expr) -> sp.Expr:
     return sp.expand(out)
 
 
-def exactly_zero(d: sp.Expr) -> bool:
-    """True only when ``d`` (already in positive symbols) is identically zero."""
-    d = _split_logs(d)
-    d = _canonical_radicals(d)
+def log_of_positive(e: sp.Expr) -> sp.Expr:
+    """log of a positive product of powers and exponentials (a density): factor by factor,
+    log(a b) = log a + log b, log(b**k) = k log b, log(exp(z)) = z (sound for positive factors)."""
+    e = sp.powsimp(e, combine="exp")
+    if isinstance(e, sp.Mul):
+        return sp.Add(*[log_of_positive(f) for f in e.args])
+    if isinstance(e, sp.exp):
+        return e.args[0]
+    if isinstance(e, sp.Pow):
+        return e.exp * log_of_positive(e.base)
+    return sp.log(e)
+
+
+def exactly_zero(d: sp.Expr, units: frozenset = frozenset()) -> bool:
+    """True only when ``d`` (already in positive symbols) is identically zero. Any failure of
+    the algebra (for example an expression SymPy cannot put into polynomial form) is a False."""
+    try:
+        return _exactly_zero(d, units)
+    except (sp.PolynomialError, sp.polys.polyerrors.GeneratorsError, ValueError, TypeError,
+            NotImplementedError, RecursionError):
+        return False
+
+
+def _exactly_zero(d: sp.Expr, units: frozenset) -> bool:
+    d = _split_logs(d, units)
+    d = _canonical_radicals(d, units)
+    if d == 0:
+        return True
+    # A polynomial in the real variables (x_0, x_t, eps, ...) is zero iff each coefficient is:
+    # smaller expressions, checked one by one.
+    variables = sorted((s for s in d.free_symbols if not s.is_positive), key=str)
+    if variables:
+        try:
+            poly = sp.Poly(sp.expand(d), *variables)
+        except sp.PolynomialError:
+            poly = None
+        if poly is not None and not any(c.free_symbols & set(variables) for c in poly.coeffs()):
+            return all(_rational_zero(c, units) for c in poly.coeffs())
+    return _rational_zero(d, units)
+
+
+def _rational_zero(d: sp.Expr, units: frozenset) -> bool:
     if d == 0:
         return True
     d = sp.together(sp.expand(d))
     num = sp.expand(sp.numer(d))
     if num == 0:
         return True
-    num = _canonical_radicals(num)
+    num = _canonical_radicals(num, units)
     num = _reduce_radicals(num)
     if num == 0:
         return True
@@ -394,8 +545,7 @@ def _sample(back: dict, free: set, rng: random.Random) -> dict:
     for s in free:
         kind = back.get(s, (None, None))[1]
         if kind == "unit":
-            u = rng.uniform(0.02, 0.98)
-            point[s] = sp.Float((1 - u) / u, _DIGITS)
+            point[s] = sp.Float(rng.uniform(0.02, 0.98), _DIGITS)
         elif kind == "positive" or s.is_positive:
             point[s] = sp.Float(rng.uniform(0.1, 3.0), _DIGITS)
         else:
@@ -408,8 +558,7 @@ def _user_point(point: dict, back: dict) -> dict:
     out = {}
     for s, v in point.items():
         obj, kind = back.get(s, (s, None))
-        val = 1 / (1 + v) if kind == "unit" else v
-        out[obj] = val
+        out[obj] = v
     derived = {}
     for obj, val in list(out.items()):
         if isinstance(obj, sp.Indexed) and obj.base is alpha:
@@ -468,15 +617,15 @@ class Derivation:
         rules = {**self.given, **given}
         for _ in range(3):
             before = pair
-            pair = _eval_operators(pair, self)
             if rules:
                 pair = pair.xreplace(rules)
+            pair = _eval_operators(pair, self)
             pair = apply_meaning(pair)
             if pair == before:
                 break
         pa, pb = pair
         if self.log_domain:
-            pa, pb = sp.expand_log(sp.log(pa)), sp.expand_log(sp.log(pb))
+            pa, pb = log_of_positive(pa), log_of_positive(pb)
         return pa, pb
 
     def _compare(self, i: int, a: sp.Expr, b: sp.Expr, step: Step) -> StepResult:
@@ -484,13 +633,13 @@ class Derivation:
         try:
             pa, pb = self._prepare(a, b, step.given)
             (ca, cb), back = _positive_symbols(sp.Tuple(pa, pb), self.domains)
-            d = ca - cb
+            d = _merge_integrals(ca - cb, _units(back))
         except Exception as exc:  # a malformed step is a failed step, with the reason
             return StepResult(i, step.reason, step.relation, Verdict.REFUTED,
-                              f"could not evaluate: {type(exc).__name__}: {exc}",
+                              f"could not evaluate: {type(exc).__name__}: {str(exc)[:300]}",
                               time.perf_counter() - t0, a, b)
         if step.relation == "=":
-            proved = exactly_zero(d)
+            proved = exactly_zero(d, _units(back))
             method = "exact: cancels to 0 over a common denominator, radicals reduced"
         elif step.relation == ">=":
             proved, method = self._nonnegative(d, back, step)
@@ -503,14 +652,14 @@ class Derivation:
         return self._numeric(i, a, b, step, (ca, cb), back, t0)
 
     def _nonnegative(self, d: sp.Expr, back: dict, step: Step) -> tuple[bool, str]:
-        d = _split_logs(d)
+        d = _split_logs(d, _units(back))
         if sp.expand(d).is_nonnegative is True:
             return True, "exact: difference is nonnegative under the positivity assumptions"
         if step.positive_change:
             (old, new), = step.positive_change.items()
             old_c, _ = _positive_symbols(old, self.domains)
             var = next(iter(new.free_symbols - old_c.free_symbols), None)
-            g = _split_logs(sp.expand(d.subs(old_c, new)))
+            g = _split_logs(sp.expand(d.subs(old_c, new)), _units(back))
             if var is not None and g.free_symbols == {var}:
                 g1, g2 = sp.diff(g, var), sp.diff(g, var, 2)
                 crit = [c for c in sp.solve(g1, var) if c.is_positive]
