@@ -266,11 +266,11 @@ def _eval_operators(expr: sp.Expr, derivation: "Derivation | None") -> sp.Expr:
     if expr.has(Expectation):
         expr = _linearise_expectations(expr, derivation)
     if expr.has(sp.Integral):
-        expr = _canonical_integrals(expr)
+        expr = canonical_integrals(expr)
     return expr
 
 
-def _canonical_integrals(expr: sp.Expr) -> sp.Expr:
+def canonical_integrals(expr: sp.Expr) -> sp.Expr:
     """Integrals are linear: split sums, take out factors free of the integration variables,
     and flatten g(y) * Integral(f, x) under Integral(., y) into one Integral(g f, x, y) with the
     limits sorted (Fubini; every integrand here is absolutely integrable, stated per identity)."""
@@ -300,6 +300,24 @@ def _canonical_integrals(expr: sp.Expr) -> sp.Expr:
     return expr.replace(lambda e: isinstance(e, sp.Integral), lin)
 
 
+def _pointwise(d: sp.Expr, derivation: "Derivation") -> sp.Expr:
+    """If d = sum_i c_i E[h_i] + c_0 with constants c_i, then d = E[sum_i c_i h_i + c_0] and
+    d >= 0 follows from the integrand being >= 0 (E is linear and monotone): return the integrand."""
+    atoms = sorted(d.atoms(Expectation), key=sp.default_sort_key)
+    if not atoms:
+        return d
+    zs = [sp.Dummy("z") for _ in atoms]
+    lin = sp.expand(d.xreplace(dict(zip(atoms, zs))))
+    random_syms = set(derivation.random)
+    try:
+        poly = sp.Poly(lin, *zs)
+    except sp.PolynomialError:
+        return d
+    if poly.total_degree() > 1 or any(c.free_symbols & random_syms for c in poly.coeffs()):
+        return d
+    return lin.xreplace({z: a.args[0] for z, a in zip(zs, atoms)})
+
+
 def _merge_integrals(d: sp.Expr, units: frozenset) -> sp.Expr:
     """sum_i c_i Integral(f_i, L) -> Integral(sum_i c_i f_i, L) per set of limits L; a group whose
     combined integrand is exactly zero vanishes (equal integrands give equal integrals)."""
@@ -320,6 +338,12 @@ def _merge_integrals(d: sp.Expr, units: frozenset) -> sp.Expr:
         if not exactly_zero(integrand, units):
             out += sp.Integral(integrand, *limits)
     return out
+
+
+def canonical(expr: sp.Expr) -> sp.Expr:
+    """The engine's evaluated form of an expression (derivatives, expectations, sums, integrals):
+    use it to state a substitution rule about a term in the form the engine will meet it."""
+    return _eval_operators(sp.sympify(expr), None)
 
 
 def _normalise_sums(expr: sp.Expr, var: sp.Symbol | None) -> sp.Expr:
@@ -433,9 +457,15 @@ def _split_logs(expr: sp.Expr, units: frozenset = frozenset()) -> sp.Expr:
     if not expr.has(sp.log):
         return expr
 
+    def log_factor(g, k):
+        if g.is_Rational:  # log of a positive rational: a sum over its prime factors
+            fac = {**sp.factorint(g.p), **{q: -e for q, e in sp.factorint(g.q).items()}}
+            return sp.Add(*[k * e * sp.log(q) for q, e in fac.items() if q != 1])
+        return k * sp.log(g)
+
     def split(e: sp.log):
         pos, rest = _positive_split(e.args[0], units)
-        return sp.Add(*[k * sp.log(g) for g, k in pos]) + (sp.log(rest) if rest != 1 else 0)
+        return sp.Add(*[log_factor(g, k) for g, k in pos]) + (sp.log(rest) if rest != 1 else 0)
 
     return expr.replace(lambda e: isinstance(e, sp.log), split)
 
@@ -572,6 +602,20 @@ def _user_point(point: dict, back: dict) -> dict:
     return {str(k): float(v) for k, v in sorted(out.items(), key=lambda kv: str(kv[0]))}
 
 
+_OPAQUE = (Expectation, sp.Integral, sp.Sum, sp.Derivative, sp.core.function.AppliedUndef)
+
+
+def _opaque_to_symbols(pair: sp.Tuple, back: dict) -> sp.Tuple:
+    """Unevaluated terms become generic real numbers for the numeric search (recorded in back)."""
+    atoms = [e for e in pair.atoms(*_OPAQUE)]
+    rep = {}
+    for e in sorted(atoms, key=sp.default_sort_key):
+        sym = sp.Symbol(f"[{e}]", real=True)
+        rep[e] = sym
+        back[sym] = (e, "opaque")
+    return pair.xreplace(rep) if rep else pair
+
+
 def _evalf(e: sp.Expr, point: dict):
     try:
         v = e.xreplace(point).evalf(_DIGITS)
@@ -652,13 +696,15 @@ class Derivation:
         return self._numeric(i, a, b, step, (ca, cb), back, t0)
 
     def _nonnegative(self, d: sp.Expr, back: dict, step: Step) -> tuple[bool, str]:
+        d = _pointwise(d, self)
         d = _split_logs(d, _units(back))
         if sp.expand(d).is_nonnegative is True:
             return True, "exact: difference is nonnegative under the positivity assumptions"
         if step.positive_change:
             (old, new), = step.positive_change.items()
             old_c, _ = _positive_symbols(old, self.domains)
-            var = next(iter(new.free_symbols - old_c.free_symbols), None)
+            fresh = sorted(new.free_symbols - d.free_symbols - old_c.free_symbols, key=str)
+            var = fresh[0] if len(fresh) == 1 else None
             g = _split_logs(sp.expand(d.subs(old_c, new)), _units(back))
             if var is not None and g.free_symbols == {var}:
                 g1, g2 = sp.diff(g, var), sp.diff(g, var, 2)
@@ -670,32 +716,34 @@ class Derivation:
         return False, ""
 
     def _numeric(self, i, a, b, step, sides, back, t0) -> StepResult:
-        ca, cb = sides
+        ca, cb = _opaque_to_symbols(sp.Tuple(*sides), back)
         d = ca - cb
+        opaque = any(kind == "opaque" for s, (_, kind) in back.items() if s in d.free_symbols)
         rng = random.Random(self.seed + i)
         free = d.free_symbols
-        values = []
+        agreed = 0
         for _ in range(self.points * 4):
             point = _sample(back, free, rng)
-            v = _evalf(d, point)
-            if v is None:
+            va, vb = _evalf(ca, point), _evalf(cb, point)
+            if va is None or vb is None:
                 continue
-            values.append((point, v))
-            bad = (v < -sp.Float(10) ** (-30)) if step.relation == ">=" else abs(v) > sp.Float(10) ** (-30)
+            agreed += 1
+            tol = sp.Float(10) ** (-30) * max(1, abs(va), abs(vb))
+            bad = (va - vb < -tol) if step.relation == ">=" else abs(va - vb) > tol
             if bad:
-                va, vb = _evalf(ca, point), _evalf(cb, point)
-                return StepResult(i, step.reason, step.relation, Verdict.REFUTED,
-                                  "counterexample at a random point of the domain",
-                                  time.perf_counter() - t0, a, b, _user_point(point, back),
-                                  None if va is None else float(va), None if vb is None else float(vb))
-            if len(values) >= self.points:
+                method = ("does not follow: the sides differ for generic values of the unevaluated terms "
+                          "(expectations, integrals, unknown functions) at this point" if opaque
+                          else "counterexample at a random point of the domain")
+                return StepResult(i, step.reason, step.relation, Verdict.REFUTED, method,
+                                  time.perf_counter() - t0, a, b, _user_point(point, back), float(va), float(vb))
+            if agreed >= self.points:
                 break
-        if not values:
+        if not agreed:
             return StepResult(i, step.reason, step.relation, Verdict.REFUTED,
                               "could not be evaluated at any point of the domain",
                               time.perf_counter() - t0, a, b)
         return StepResult(i, step.reason, step.relation, Verdict.NUMERIC,
-                          f"NOT PROVED: agrees at {len(values)} random {_DIGITS}-digit points only",
+                          f"NOT PROVED: agrees at {agreed} random {_DIGITS}-digit points only",
                           time.perf_counter() - t0, a, b)
 
     def check(self) -> DerivationResult:
