@@ -532,7 +532,20 @@ def exactly_zero(d: sp.Expr, units: frozenset = frozenset()) -> bool:
         return False
 
 
+def _resolve_abs(d: sp.Expr, units: frozenset) -> sp.Expr:
+    """|f| = f where f > 0 on the domain, -f where f < 0; otherwise left alone."""
+    def fix(a: sp.Abs):
+        f = a.args[0]
+        if is_positive(f, units):
+            return f
+        if is_positive(-f, units):
+            return -f
+        return a
+    return d.replace(lambda e: isinstance(e, sp.Abs), fix) if d.has(sp.Abs) else d
+
+
 def _exactly_zero(d: sp.Expr, units: frozenset) -> bool:
+    d = _resolve_abs(d, units)
     d = _split_logs(d, units)
     d = _canonical_radicals(d, units)
     if d == 0:
@@ -593,11 +606,15 @@ def _user_point(point: dict, back: dict) -> dict:
     for obj, val in list(out.items()):
         if isinstance(obj, sp.Indexed) and obj.base is alpha:
             derived[beta[obj.indices[0]]] = 1 - val
-        if isinstance(obj, sp.Indexed) and obj.base is abar:
-            idx = obj.indices[0]
-            a_next = out.get(alpha[idx + 1])
-            if a_next is not None:
-                derived[abar[idx + 1]] = val * a_next
+    changed = True
+    while changed:  # abar[k+1] = abar[k] alpha[k+1], as far as the sampled alphas reach
+        changed = False
+        for obj, val in list(out.items()) + list(derived.items()):
+            if isinstance(obj, sp.Indexed) and obj.base is abar:
+                nxt, a_next = abar[obj.indices[0] + 1], out.get(alpha[obj.indices[0] + 1])
+                if a_next is not None and nxt not in out and nxt not in derived:
+                    derived[nxt] = val * a_next
+                    changed = True
     out.update(derived)
     return {str(k): float(v) for k, v in sorted(out.items(), key=lambda kv: str(kv[0]))}
 
@@ -720,7 +737,7 @@ class Derivation:
         d = ca - cb
         opaque = any(kind == "opaque" for s, (_, kind) in back.items() if s in d.free_symbols)
         rng = random.Random(self.seed + i)
-        free = d.free_symbols
+        free = ca.free_symbols | cb.free_symbols
         agreed = 0
         for _ in range(self.points * 4):
             point = _sample(back, free, rng)

@@ -1,0 +1,287 @@
+"""The ``diffusion-proofs`` command (also ``python -m proofs``).
+
+Exit codes, for every command: 0 all good, 1 a check failed, 2 bad usage or input.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+import time
+
+EPILOG = "exit codes: 0 all good, 1 a check failed, 2 bad usage or input"
+
+#: subcommand -> (module, add-arguments function, run function, one-line help, example)
+HOOKS = {
+    "conformance": ("montecarlo.conformance", "add_cli_arguments", "run_cli",
+                    "check a diffusers scheduler or your own against the identities",
+                    "diffusion-proofs conformance diffusers:DDPMScheduler --config '{\"beta_schedule\": \"linear\"}'"),
+    "health": ("montecarlo.health", "add_health_cli_arguments", "run_health_cli",
+               "terminal SNR, prior gap L_T and warnings for a schedule",
+               "diffusion-proofs health scaled_linear --T 1000"),
+    "errata": ("proofs.errata", "add_cli_arguments", "run_cli",
+               "every equation of the seed homework, as written, with a verdict",
+               "diffusion-proofs errata --json"),
+    "check": ("proofs.check_cli", "add_cli_arguments", "run_cli",
+              "check your answer to one identity, symbolically and by Monte Carlo",
+              "diffusion-proofs check posterior --coef-x0 'sqrt(abar[t-1])*beta[t]/(1-abar[t])'"),
+    "report": ("montecarlo.report", "add_cli_arguments", "run_cli",
+               "write the Markdown/HTML verification report with figures",
+               "diffusion-proofs report --out report"),
+}
+
+
+class UsageError(Exception):
+    """Bad usage or input: printed without a traceback, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+# ----- verify ------------------------------------------------------------------------------------------
+
+def _progress(iterable, total, desc):
+    """A tqdm bar on a terminal, nothing in CI or when piped."""
+    try:
+        from tqdm import tqdm
+    except ImportError:  # pragma: no cover - tqdm is a dependency
+        return iterable
+    return tqdm(iterable, total=total, desc=desc, leave=False, disable=not sys.stderr.isatty())
+
+
+def symbolic_results(ids=None):
+    from . import IDENTITIES
+
+    ids = list(IDENTITIES) if ids is None else ids
+    return [IDENTITIES[i].check() for i in _progress(ids, len(ids), "proofs")]
+
+
+def _symbolic_rows(results):
+    rows = []
+    for r in results:
+        rows.append({"id": r.id, "kind": "symbolic", "problem": r.problem, "verdict": r.verdict.value,
+                     "steps": r.steps, "instances": len(r.instances), "seconds": round(r.seconds, 3),
+                     "derivations": [d.to_dict() for d in r.derivations],
+                     "instance_results": [i.to_dict() for i in r.instances]})
+    return rows
+
+
+def _failures_text(results) -> list[str]:
+    lines = []
+    for r in results:
+        for d in r.derivations:
+            for s in d.steps:
+                if s.verdict.value != "PROVED":
+                    lines.append(f"  {r.id}: '{d.title}' step {s.index} ({s.reason}): {s.verdict.value}, "
+                                 f"{s.method}" + (f"; at {s.counterexample}: lhs = {s.lhs_value}, rhs = {s.rhs_value}"
+                                                  if s.counterexample else ""))
+        for i in r.instances:
+            if i.verdict.value != "PROVED":
+                lines.append(f"  {r.id}: instance '{i.title}': {i.verdict.value}, {i.detail}")
+    return lines
+
+
+def _mc_rows(verdicts):
+    rows = []
+    for v in verdicts:
+        rows.append({"id": v.identity if hasattr(v, "identity") else v.id, "kind": "mc",
+                     "verdict": "PASSED" if v.passed else "FAILED",
+                     "p_value": v.p_value, "alpha": getattr(v, "alpha", None), "mde": v.mde,
+                     "samples": v.samples, "seconds": round(v.seconds, 3)})
+    return rows
+
+
+def _table(rows, columns) -> str:
+    cells = [[str(row.get(c, "")) for c in columns] for row in rows]
+    widths = [max(len(c), *(len(r[i]) for r in cells)) if cells else len(c) for i, c in enumerate(columns)]
+    out = ["  ".join(c.ljust(w) for c, w in zip(columns, widths)),
+           "  ".join("-" * w for w in widths)]
+    out += ["  ".join(v.ljust(w) for v, w in zip(r, widths)) for r in cells]
+    return "\n".join(out)
+
+
+def _fmt_mde(mde):
+    if isinstance(mde, dict):
+        worst = max((v for v in mde.values() if isinstance(v, (int, float))), default=None)
+        return "n/a" if worst is None else f"{worst:.2%}"
+    return "n/a" if mde is None else (f"{mde:.2%}" if isinstance(mde, float) else str(mde))
+
+
+def run_verify(args) -> int:
+    do_sym = args.symbolic or not args.mc
+    do_mc = args.mc or not args.symbolic
+    rows, ok = [], True
+    t0 = time.perf_counter()
+    if do_sym:
+        results = symbolic_results()
+        rows += _symbolic_rows(results)
+        ok &= all(r.verdict.value == "PROVED" for r in results)
+        if not args.json:
+            print(_table(rows, ["id", "problem", "steps", "instances", "verdict", "seconds"]))
+            fails = _failures_text(results)
+            if fails:
+                print("\nnot proved:\n" + "\n".join(fails))
+    if do_mc:
+        from montecarlo.confirm import confirm_all
+
+        verdicts = confirm_all(alpha=args.alpha, seed=args.seed, device=args.device)
+        mc = _mc_rows(verdicts)
+        rows += mc
+        ok &= all(v.passed for v in verdicts)
+        if not args.json:
+            print()
+            shown = [{**r, "p_value": f"{r['p_value']:.3g}", "mde": _fmt_mde(r["mde"])} for r in mc]
+            print(_table(shown, ["id", "verdict", "p_value", "mde", "samples", "seconds"]))
+            print(f"\nMonte Carlo: family-wise alpha = {args.alpha:g} per identity (Holm over sub-tests); "
+                  "MDE = relative error detectable with power 0.99")
+    if args.json:
+        print(json.dumps(rows, indent=2, default=str))
+    else:
+        print(f"\n{'ALL VERIFIED' if ok else 'FAILED'} in {time.perf_counter() - t0:.1f} s")
+    return 0 if ok else 1
+
+
+def add_verify_arguments(p):
+    kind = p.add_mutually_exclusive_group()
+    kind.add_argument("--symbolic", action="store_true", help="only the SymPy proofs")
+    kind.add_argument("--mc", action="store_true", help="only the Monte Carlo confirmations")
+    p.add_argument("--device", default="cpu", help="torch device for Monte Carlo (cpu, cuda)")
+    p.add_argument("--alpha", type=float, default=1e-6, help="family-wise false-alarm rate per MC check")
+    p.add_argument("--seed", type=int, default=0, help="seed of the Monte Carlo checks")
+    p.add_argument("--json", action="store_true", help="print a JSON list of {id, kind, verdict, seconds, ...}")
+
+
+# ----- bench ---------------------------------------------------------------------------------------------
+
+CLAIM_BATCH = None  # built lazily: (identity, slots) pairs, right and wrong
+
+
+def _claim_batch():
+    import sympy as sp
+
+    from .symbols import abar, alpha, beta, noise_std, sigma, t, x, x_tilde
+    return [
+        ("forward_marginal", {"mean_coef": sp.sqrt(abar[t - 1] * alpha[t])}),
+        ("forward_marginal", {"variance": 1 - abar[t - 1]}),
+        ("posterior", {"coef_x0": sp.sqrt(abar[t - 1]) * (1 - alpha[t]) / (1 - abar[t - 1] * alpha[t])}),
+        ("posterior", {"coef_xt": sp.sqrt(alpha[t]) * (1 - abar[t]) / (1 - abar[t])}),
+        ("posterior", {"variance": 1 / (1 / (1 - abar[t - 1]) + alpha[t] / beta[t])}),
+        ("posterior_eps", {"coef_eps": -beta[t] / sp.sqrt(alpha[t] * (1 - abar[t]))}),
+        ("posterior_eps", {"coef_eps": -beta[t] / (alpha[t] * sp.sqrt(1 - abar[t]))}),
+        ("eps_loss", {"weight": beta[t] ** 2 / (2 * sigma[t] ** 2 * alpha[t] * (1 - abar[t - 1] * alpha[t]))}),
+        ("eps_loss", {"weight": beta[t] ** 2 / (2 * sigma[t] ** 4 * alpha[t] * (1 - abar[t]))}),
+        ("dsm", {"target": (x - x_tilde) / noise_std ** 2}),
+        ("dsm", {"target": (x_tilde - x) / noise_std ** 2}),
+        ("tweedie", {"coef": noise_std ** 2}),
+        ("score_eps", {"coef": -1 / sp.sqrt(1 - abar[t])}),
+        ("score_eps", {"coef": -sp.sqrt(1 - abar[t])}),
+    ]
+
+
+def bench_symbolic() -> dict:
+    from . import IDENTITIES, check_claim
+
+    proofs = {}
+    t_all = time.perf_counter()
+    for ident in IDENTITIES.values():
+        t0 = time.perf_counter()
+        result = ident.check()
+        proofs[ident.id] = {"seconds": round(time.perf_counter() - t0, 4), "verdict": result.verdict.value,
+                            "steps": result.steps}
+    total = time.perf_counter() - t_all
+    batch = _claim_batch()
+    t0 = time.perf_counter()
+    held = [check_claim(i, **slots).holds for i, slots in batch]
+    claims_s = time.perf_counter() - t0
+    per = [check_claim(i, **slots).seconds for i, slots in batch]
+    return {"proofs": proofs, "proofs_total_seconds": round(total, 3),
+            "claims": len(batch), "claims_held": sum(held), "claims_seconds": round(claims_s, 3),
+            "claim_seconds_max": round(max(per), 4), "claim_seconds_mean": round(sum(per) / len(per), 4)}
+
+
+def run_bench(args) -> int:
+    do_sym = args.symbolic or not args.mc
+    do_mc = args.mc or not args.symbolic
+    out = {}
+    if do_sym:
+        out["symbolic"] = bench_symbolic()
+    if do_mc:
+        bench_mod = importlib.import_module("montecarlo.bench")
+        out["mc"] = bench_mod.bench_mc(device=args.device)
+    if args.json:
+        print(json.dumps(out, indent=2, default=str))
+        return 0
+    if "symbolic" in out:
+        s = out["symbolic"]
+        rows = [{"id": k, **v} for k, v in s["proofs"].items()]
+        print(_table(rows, ["id", "verdict", "steps", "seconds"]))
+        print(f"all proofs: {s['proofs_total_seconds']} s; {s['claims']} claims in {s['claims_seconds']} s "
+              f"(max {s['claim_seconds_max']} s per claim)")
+    if "mc" in out:
+        print()
+        for k, v in out["mc"].items():
+            print(f"{k}: {v}")
+    return 0
+
+
+def add_bench_arguments(p):
+    kind = p.add_mutually_exclusive_group()
+    kind.add_argument("--symbolic", action="store_true", help="time every proof and a batch of claims")
+    kind.add_argument("--mc", action="store_true", help="kernel throughput against randn and numpy baselines")
+    p.add_argument("--device", default="cpu", help="torch device for --mc")
+    p.add_argument("--json", action="store_true")
+
+
+# ----- main ----------------------------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="diffusion-proofs",
+                     description="Machine-checked proofs, Monte Carlo confirmation and conformance checks "
+                                 "for the identities of denoising diffusion models.",
+                     epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    p = sub.add_parser("verify", help="prove every identity (SymPy) and confirm it by Monte Carlo",
+                       epilog="example: diffusion-proofs verify --symbolic --json\n" + EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_verify_arguments(p)
+    p.set_defaults(run=run_verify)
+    p = sub.add_parser("bench", help="benchmark the proofs, the claims and the Monte Carlo kernel",
+                       epilog="example: diffusion-proofs bench --mc --json\n" + EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_bench_arguments(p)
+    p.set_defaults(run=run_bench)
+    for name, (module, add, run, help_text, example) in HOOKS.items():
+        try:
+            mod = importlib.import_module(module)
+        except ImportError:
+            continue
+        if not hasattr(mod, add) or not hasattr(mod, run):
+            continue
+        p = sub.add_parser(name, help=help_text, epilog=f"example: {example}\n{EPILOG}",
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        getattr(mod, add)(p)
+        p.set_defaults(run=getattr(mod, run))
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "run", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.run(args))
+    except (ValueError, UsageError) as exc:
+        print(f"diffusion-proofs {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
