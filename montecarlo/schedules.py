@@ -118,6 +118,12 @@ class Schedule:
             i = int(zero[0])
             raise ValueError(f"alpha_bar[{i}] (t = {i + 1}) is 0 before the last step")
         betas = 1.0 - ab / prev
+        unresolved = np.flatnonzero(betas[:-1] >= 1.0)
+        if unresolved.size:
+            i = int(unresolved[0])
+            raise ValueError(
+                f"alpha_bar[{i}] (t = {i + 1}) is {float(ab[i])!r}, only {float(ab[i] / prev[i]):.3g} times alpha_bar at "
+                f"t = {i}: alpha_t below float64 resolution rounds beta_t = 1 - alpha_t to 1, which only the last step may have")
         return cls(betas, name=name)
 
     def rescale_zero_terminal_snr(self) -> "Schedule":
