@@ -88,9 +88,10 @@ def _failures_text(results) -> list[str]:
 def _mc_rows(verdicts):
     rows = []
     for v in verdicts:
-        rows.append({"id": v.identity if hasattr(v, "identity") else v.id, "kind": "mc",
+        rows.append({"id": v.identity, "kind": "mc",
                      "verdict": "PASSED" if v.passed else "FAILED",
-                     "p_value": v.p_value, "alpha": getattr(v, "alpha", None), "mde": v.mde,
+                     "p_value": v.p_value, "alpha": getattr(v, "alpha", None),
+                     "rate": "exact" if getattr(v, "exact", False) else "asymptotic", "mde": v.mde,
                      "samples": v.samples, "seconds": round(v.seconds, 3)})
     return rows
 
@@ -135,7 +136,7 @@ def run_verify(args) -> int:
         if not args.json:
             print()
             shown = [{**r, "p_value": f"{r['p_value']:.3g}", "mde": _fmt_mde(r["mde"])} for r in mc]
-            print(_table(shown, ["id", "verdict", "p_value", "mde", "samples", "seconds"]))
+            print(_table(shown, ["id", "verdict", "p_value", "rate", "mde", "samples", "seconds"]))
             print(f"\nMonte Carlo: family-wise alpha = {args.alpha:g} per identity (Holm over sub-tests); "
                   "MDE = relative error detectable with power 0.99")
     if args.json:
@@ -210,8 +211,10 @@ def run_bench(args) -> int:
     if do_sym:
         out["symbolic"] = bench_symbolic()
     if do_mc:
+        import torch
+
         bench_mod = importlib.import_module("montecarlo.bench")
-        out["mc"] = bench_mod.bench_mc(device=args.device)
+        out["mc"] = bench_mod.bench_mc(device=args.device, dtype=getattr(torch, args.dtype))
     if args.json:
         print(json.dumps(out, indent=2, default=str))
         return 0
@@ -233,6 +236,7 @@ def add_bench_arguments(p):
     kind.add_argument("--symbolic", action="store_true", help="time every proof and a batch of claims")
     kind.add_argument("--mc", action="store_true", help="kernel throughput against randn and numpy baselines")
     p.add_argument("--device", default="cpu", help="torch device for --mc")
+    p.add_argument("--dtype", default="float32", choices=["float32", "float64"], help="dtype for --mc")
     p.add_argument("--json", action="store_true")
 
 
