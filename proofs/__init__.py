@@ -10,6 +10,7 @@ from . import dsm, elbo, eps_loss, forward_marginal, posterior, tweedie
 from .claims import ClaimError, ClaimVerdict, check_claim
 from .derivation import Derivation, Induction, Step, Verdict
 from .identity import Identity, IdentityResult
+from .parse import ParseError, parse_expression
 
 IDENTITIES: dict[str, Identity] = {
     ident.id: ident
@@ -18,4 +19,4 @@ IDENTITIES: dict[str, Identity] = {
 }
 
 __all__ = ["IDENTITIES", "Identity", "IdentityResult", "check_claim", "ClaimVerdict", "ClaimError",
-           "Derivation", "Induction", "Step", "Verdict"]
+           "Derivation", "Induction", "Step", "Verdict", "parse_expression", "ParseError"]

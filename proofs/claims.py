@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import sympy as sp
 
 from .derivation import StepResult, Verdict, compare
-from .symbols import PUBLIC, SEQUENCES, t
+from .symbols import PUBLIC, SEQUENCE_NAMES, family, t
 
 
 @dataclass
@@ -72,14 +72,13 @@ def _validate(identity_id: str, slot: str, value) -> sp.Expr:
         raise ClaimError(f"slot {slot!r} of {identity_id!r} is not finite: {value}")
     allowed = {s for s in PUBLIC.values() if isinstance(s, sp.Symbol)}
     for item in value.atoms(sp.Indexed):
-        if item.base not in SEQUENCES:
+        if family(item) not in SEQUENCE_NAMES:
             raise ClaimError(f"slot {slot!r}: unknown sequence {item.base} in {value}; known: alpha, beta, abar, sigma")
         off = sp.expand(item.indices[0] - t)
         if not (off.is_Integer or sp.expand(item.indices[0]).is_Integer):
             raise ClaimError(f"slot {slot!r}: index {item.indices[0]} of {item} must be t plus an integer, or an integer")
-    bases = {b.label for b in SEQUENCES}
     unknown = {s for s in value.free_symbols
-               if not isinstance(s, sp.Indexed) and s not in allowed and s not in bases}
+               if not isinstance(s, sp.Indexed) and s not in allowed and str(s) not in SEQUENCE_NAMES}
     if unknown:
         raise ClaimError(
             f"slot {slot!r} of {identity_id!r} uses unknown symbol(s) {sorted(map(str, unknown))}; "

@@ -43,7 +43,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 import mpmath
 import sympy as sp
 
-from .symbols import abar, alpha, beta, sigma
+from .symbols import abar, alpha, beta, family, sigma
 
 # ---------------------------------------------------------------------------------------------
 # verdicts and results
@@ -195,7 +195,7 @@ class Expectation(sp.Function):
 # ---------------------------------------------------------------------------------------------
 # canonical form
 
-_UNIT = (alpha, abar)  # sequences valued in (0, 1)
+_UNIT = ("alpha", "abar")  # sequences valued in (0, 1)
 
 
 def _t_offset(index: sp.Expr, tvar: sp.Symbol | None) -> tuple[sp.Symbol | None, int] | None:
@@ -216,18 +216,20 @@ def meaning_rules(expr: sp.Expr) -> dict:
     """Substitutions that encode the meaning of the symbols (see :mod:`proofs.symbols`)."""
     rules: dict = {}
     for item in expr.atoms(sp.Indexed):
-        if item.base is beta:
+        if family(item) == "beta":
             rules[item] = 1 - alpha[item.indices[0]]
     expr = expr.xreplace(rules) if rules else expr
     groups: dict = {}
+    alphas: dict = {}
     for item in expr.atoms(sp.Indexed):
-        if item.base is not abar:
-            continue
         parsed = _t_offset(item.indices[0], None)
         if parsed is None:
             continue
         var, off = parsed
-        groups.setdefault(var, []).append((off, item))
+        if family(item) == "abar":
+            groups.setdefault(var, []).append((off, item))
+        elif family(item) == "alpha":
+            alphas.setdefault(var, set()).add(off)
     for var, items in groups.items():
         if var is None:
             for off, item in items:
@@ -235,7 +237,10 @@ def meaning_rules(expr: sp.Expr) -> dict:
                     raise ValueError(f"abar index {off} is negative")
                 rules[item] = sp.Mul(*[alpha[j] for j in range(1, off + 1)])
             continue
-        low = min(off for off, _ in items)
+        # the lowest abar, or the abar just before the lowest alpha it spans: then every abar and
+        # alpha left is an independent coordinate of the domain (abar_{k} <= alpha_{k} is built in)
+        top = max(off for off, _ in items)
+        low = min([off for off, _ in items] + [a - 1 for a in alphas.get(var, ()) if a <= top])
         for off, item in items:
             if off != low:
                 rules[item] = abar[var + low] * sp.Mul(*[alpha[var + j] for j in range(low + 1, off + 1)])
@@ -407,7 +412,7 @@ def _positive_symbols(expr: sp.Expr, domains: Mapping) -> tuple[sp.Expr, dict]:
     rep: dict = {}
     for item in sorted(expr.atoms(sp.Indexed), key=sp.default_sort_key):
         name = str(item).replace("[", "_").replace("]", "").replace(" ", "")
-        kind = "unit" if item.base in _UNIT else "positive"
+        kind = "unit" if family(item) in _UNIT else "positive"
         sym = sp.Symbol(f"{name}", positive=True)
         rep[item] = sym
         back[sym] = (item, kind)
@@ -604,13 +609,13 @@ def _user_point(point: dict, back: dict) -> dict:
         out[obj] = v
     derived = {}
     for obj, val in list(out.items()):
-        if isinstance(obj, sp.Indexed) and obj.base is alpha:
+        if family(obj) == "alpha":
             derived[beta[obj.indices[0]]] = 1 - val
     changed = True
     while changed:  # abar[k+1] = abar[k] alpha[k+1], as far as the sampled alphas reach
         changed = False
         for obj, val in list(out.items()) + list(derived.items()):
-            if isinstance(obj, sp.Indexed) and obj.base is abar:
+            if family(obj) == "abar":
                 nxt, a_next = abar[obj.indices[0] + 1], out.get(alpha[obj.indices[0] + 1])
                 if a_next is not None and nxt not in out and nxt not in derived:
                     derived[nxt] = val * a_next
@@ -737,9 +742,10 @@ class Derivation:
         d = ca - cb
         opaque = any(kind == "opaque" for s, (_, kind) in back.items() if s in d.free_symbols)
         rng = random.Random(self.seed + i)
-        free = ca.free_symbols | cb.free_symbols
+        free = sorted(ca.free_symbols | cb.free_symbols, key=str)  # sorted: the same points every run
+        points = self.points if step.relation == "=" else 8 * self.points  # a bound is one-sided: look harder
         agreed = 0
-        for _ in range(self.points * 4):
+        for _ in range(points * 4):
             point = _sample(back, free, rng)
             va, vb = _evalf(ca, point), _evalf(cb, point)
             if va is None or vb is None:
@@ -753,7 +759,7 @@ class Derivation:
                           else "counterexample at a random point of the domain")
                 return StepResult(i, step.reason, step.relation, Verdict.REFUTED, method,
                                   time.perf_counter() - t0, a, b, _user_point(point, back), float(va), float(vb))
-            if agreed >= self.points:
+            if agreed >= points:
                 break
         if not agreed:
             return StepResult(i, step.reason, step.relation, Verdict.REFUTED,

@@ -17,7 +17,7 @@ from typing import Callable
 import numpy as np
 import sympy as sp
 
-from .symbols import abar, alpha, beta, noise_std, sigma, t, x, x_tilde
+from .symbols import SEQUENCE_NAMES, family, noise_std, t, x, x_tilde
 
 _SCALARS = {"noise_std": noise_std, "x": x, "x_tilde": x_tilde}
 
@@ -34,9 +34,9 @@ def _compile(expr: sp.Expr):
     indexed = sorted(expr.atoms(sp.Indexed), key=sp.default_sort_key)
     table = []  # (base name, offset, dummy)
     for item in indexed:
-        if item.base not in (alpha, beta, abar, sigma):
+        if family(item) not in SEQUENCE_NAMES:
             raise ValueError(f"unknown sequence {item.base} in {expr}")
-        table.append((str(item.base), _offset(item.indices[0]), sp.Dummy(str(item))))
+        table.append((family(item), _offset(item.indices[0]), sp.Dummy(str(item))))
     scalars = [(name, sym) for name, sym in _SCALARS.items() if sym in expr.free_symbols]
     other = expr.free_symbols - {s for _, s in scalars} - {t}
     other -= {sym for item in indexed for sym in item.free_symbols}

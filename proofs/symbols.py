@@ -40,5 +40,17 @@ PUBLIC = {
 
 #: The indexed families (sequences over the timestep).
 SEQUENCES = (alpha, beta, abar, sigma)
+SEQUENCE_NAMES = ("alpha", "beta", "abar", "sigma")
 
-__all__ = ["t", "alpha", "beta", "abar", "sigma", "noise_std", "x", "x_tilde", "PUBLIC", "SEQUENCES"]
+
+def family(item) -> str | None:
+    """The name of the sequence an ``Indexed`` belongs to ("alpha", "abar", ...), else None.
+
+    Compare by name, never with ``is``: SymPy's ``doit`` rebuilds an ``IndexedBase`` (dropping
+    its assumptions), and its cache may then hand back the rebuilt object for ``abar[t]``."""
+    if isinstance(item, sp.Indexed):
+        return str(item.base.label)
+    return None
+
+__all__ = ["t", "alpha", "beta", "abar", "sigma", "noise_std", "x", "x_tilde", "PUBLIC", "SEQUENCES",
+           "SEQUENCE_NAMES", "family"]
