@@ -49,6 +49,14 @@ from .symbols import abar, alpha, beta, family, sigma
 # verdicts and results
 
 
+def as_expr(e) -> sp.Basic:
+    """A SymPy object from a SymPy object or a number; text is refused (it would be eval'd by
+    sympify): parse it with :func:`proofs.parse.parse_expression`."""
+    if isinstance(e, str):
+        raise ValueError(f"got the text {e!r}: build a SymPy expression or use proofs.parse_expression")
+    return sp.sympify(e, strict=True)
+
+
 class Verdict(str, enum.Enum):
     PROVED = "PROVED"
     NUMERIC = "NUMERIC"
@@ -679,7 +687,7 @@ class Derivation:
 
     # -- canonical form of both sides of a link (the meaning rules see both at once)
     def _prepare(self, a: sp.Expr, b: sp.Expr, given: Mapping) -> tuple[sp.Expr, sp.Expr]:
-        pair = sp.Tuple(sp.sympify(a), sp.sympify(b))
+        pair = sp.Tuple(as_expr(a), as_expr(b))
         rules = {**self.given, **given}
         for _ in range(3):
             before = pair
@@ -868,7 +876,7 @@ class InstanceCheck:
     def check(self) -> InstanceResult:
         t0 = time.perf_counter()
         lhs, rhs = self.compute()
-        d, back = _positive_symbols(sp.sympify(lhs - rhs), {})
+        d, back = _positive_symbols(as_expr(lhs) - as_expr(rhs), {})
         if self.relation == "=":
             ok = exactly_zero(d)
         else:

@@ -50,7 +50,9 @@ def _compile(expr: sp.Expr):
 
 def slot_function(expr: sp.Expr) -> Callable[..., np.ndarray]:
     """Return ``f(schedule, t, **extra) -> float64 array`` evaluating ``expr`` (see module doc)."""
-    expr = sp.sympify(expr)
+    if isinstance(expr, str):
+        raise ValueError(f"slot_function got the text {expr!r}: pass a SymPy expression (see proofs.parse_expression)")
+    expr = sp.sympify(expr, strict=True)
     fn, table, scalars = _compile(expr)
 
     def evaluate(schedule, t_values, **extra):
