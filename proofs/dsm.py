@@ -10,6 +10,7 @@ from __future__ import annotations
 import sympy as sp
 
 from .derivation import Derivation, GaussianExpectation, InstanceCheck, Step, canonical
+from .gaussian import normal_pdf
 from .identity import Identity
 from .symbols import noise_std, x, x_tilde
 
@@ -38,8 +39,6 @@ def _d(f):
     return sp.Derivative(f, x_tilde)
 
 
-def normal_pdf(v, mean, variance):
-    return sp.exp(-(v - mean) ** 2 / (2 * variance)) / sp.sqrt(2 * sp.pi * variance)
 
 
 def target_proof() -> Derivation:

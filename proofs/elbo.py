@@ -12,6 +12,7 @@ from __future__ import annotations
 import sympy as sp
 
 from .derivation import Derivation, Expectation, GaussianExpectation, Induction, InstanceCheck, Step
+from .gaussian import log_normal_pdf
 from .identity import Identity
 
 
@@ -79,8 +80,6 @@ _REV = [(sp.Rational(4, 5), sp.Rational(1, 5)),          # p(x_0|x_1) = N(a x_1,
 _X0 = sp.Rational(1, 2)
 
 
-def _log_normal(v, mean, var):
-    return -(v - mean) ** 2 / (2 * var) - sp.log(2 * sp.pi * var) / 2
 
 
 def _e_forward(f):
@@ -91,8 +90,8 @@ def _e_forward(f):
 
 def _chain_terms():
     (a0, s0), (a1, s1) = _REV
-    log_q12 = _log_normal(_x1, sp.sqrt(_A[0]) * _x0, 1 - _A[0]) + _log_normal(_x2, sp.sqrt(_A[1]) * _x1, 1 - _A[1])
-    log_p012 = _log_normal(_x2, 0, 1) + _log_normal(_x1, a1 * _x2, s1) + _log_normal(_x0, a0 * _x1, s0)
+    log_q12 = log_normal_pdf(_x1, sp.sqrt(_A[0]) * _x0, 1 - _A[0]) + log_normal_pdf(_x2, sp.sqrt(_A[1]) * _x1, 1 - _A[1])
+    log_p012 = log_normal_pdf(_x2, 0, 1) + log_normal_pdf(_x1, a1 * _x2, s1) + log_normal_pdf(_x0, a0 * _x1, s0)
     return log_q12.subs(_x0, _X0), log_p012.subs(_x0, _X0)
 
 
@@ -101,7 +100,7 @@ def bound_instance():
     (a0, s0), (a1, s1) = _REV
     log_q12, log_p012 = _chain_terms()
     var_x0 = a0 ** 2 * (a1 ** 2 + s1) + s0
-    return _e_forward(sp.expand(log_q12 - log_p012)), -_log_normal(_X0, 0, var_x0)
+    return _e_forward(sp.expand(log_q12 - log_p012)), -log_normal_pdf(_X0, 0, var_x0)
 
 
 def decomposition_instance():
@@ -116,7 +115,7 @@ def decomposition_instance():
     post_var = (1 - _A[0]) * (1 - _A[1]) / (1 - ab2)
     kl_1 = (post_var + (post_mean - a1 * _x2) ** 2) / (2 * s1) - sp.Rational(1, 2) + sp.log(s1 / post_var) / 2
     L_1 = GaussianExpectation(sp.expand(kl_1), _x2, m2, v2).evaluate()
-    L_0 = -_e_forward(sp.expand(_log_normal(_X0, a0 * _x1, s0)))
+    L_0 = -_e_forward(sp.expand(log_normal_pdf(_X0, a0 * _x1, s0)))
     return _e_forward(sp.expand(log_q12 - log_p012)), L_T + L_1 + L_0
 
 

@@ -14,14 +14,15 @@ import sympy as sp
 
 from .derivation import Derivation, GaussianExpectation, InstanceCheck, Step
 
+from .gaussian import log_normal_pdf
 from .identity import Identity
+from .posterior import SLOTS_EPS as POSTERIOR_EPS
 from .symbols import abar, alpha, beta, sigma, t
 
 SLOTS = {
     "weight": beta[t] ** 2 / (2 * sigma[t] ** 2 * alpha[t] * (1 - abar[t])),
 }
 
-from .posterior import SLOTS as POSTERIOR, SLOTS_EPS as POSTERIOR_EPS  # noqa: E402
 
 x_prev = sp.Symbol("x_{t-1}", real=True)
 xt = sp.Symbol("x_t", real=True)
@@ -32,8 +33,6 @@ mu_p = sp.Symbol("mu_theta", real=True)
 post_var = sp.Symbol("beta_tilde", positive=True)
 
 
-def log_normal(v, mean, variance):
-    return -(v - mean) ** 2 / (2 * variance) - sp.log(2 * sp.pi * variance) / 2
 
 
 def constant_term():
@@ -47,7 +46,7 @@ def proof() -> Derivation:
     means = {mu_q: mean_eps, mu_p: mean_eps.subs(eps, eps_theta)}
     return Derivation(
         "L_{t-1} = weight E||eps - eps_theta||^2 + C",
-        [Step(GaussianExpectation(log_normal(x_prev, mu_q, post_var) - log_normal(x_prev, mu_p, sigma[t] ** 2),
+        [Step(GaussianExpectation(log_normal_pdf(x_prev, mu_q, post_var) - log_normal_pdf(x_prev, mu_p, sigma[t] ** 2),
                                   x_prev, mu_q, post_var),
               "KL(q(x_{t-1}|x_t,x_0) || p_theta(x_{t-1}|x_t)) = E_q[log q - log p], q = N(mu_tilde, beta_tilde)"),
          Step(((mu_q - mu_p) ** 2 + post_var) / (2 * sigma[t] ** 2) - sp.Rational(1, 2)

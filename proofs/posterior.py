@@ -14,6 +14,7 @@ import sympy as sp
 
 from .derivation import Derivation, InstanceCheck, Step, gaussian_integral
 
+from .gaussian import normal_pdf
 from .identity import Identity
 from .symbols import abar, alpha, beta, t
 
@@ -39,9 +40,6 @@ x_prev = sp.Symbol("x_{t-1}", real=True)
 eps = sp.Symbol("epsilon", real=True)
 
 
-def normal_pdf(v, mean, variance):
-    """The density of N(mean, variance) at v (one coordinate; isotropic covariances factor)."""
-    return sp.exp(-(v - mean) ** 2 / (2 * variance)) / sp.sqrt(2 * sp.pi * variance)
 
 
 def bayes_ratio(a, ab_prev, ab):

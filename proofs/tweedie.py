@@ -10,6 +10,7 @@ import sympy as sp
 
 from .derivation import Derivation, InstanceCheck, Step
 
+from .gaussian import normal_pdf
 from .identity import Identity
 from .symbols import abar, noise_std, t, x
 
@@ -32,8 +33,6 @@ eps_theta = sp.Symbol("eps_theta", real=True)
 INF = sp.oo
 
 
-def normal_pdf(v, mean, variance):
-    return sp.exp(-(v - mean) ** 2 / (2 * variance)) / sp.sqrt(2 * sp.pi * variance)
 
 
 def _likelihood():
