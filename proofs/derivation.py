@@ -833,15 +833,21 @@ class Induction:
         else:
             first_base = self.initial
             step_start = self.recurrence(self.closed.subs(n, n - 1), n)
+        def ending(steps, closed, where):  # every chain ends at the closed form (the engine adds it)
+            steps = list(steps)
+            if steps and steps[-1].expr == closed:
+                return steps
+            return steps + [Step(closed, f"the closed form at {where}")]
+
         base = Derivation(
             f"{self.title}: base case {n} = {self.base}",
-            [Step(first_base, f"the sequence at {n} = {self.base}"), *self.base_steps,
-             Step(self.closed.subs(n, self.base), f"the closed form at {n} = {self.base}")],
+            [Step(first_base, f"the sequence at {n} = {self.base}"),
+             *ending(self.base_steps, self.closed.subs(n, self.base), f"{n} = {self.base}")],
             sum_var=n, **self.options)
         step = Derivation(
             f"{self.title}: inductive step {n} - 1 -> {n} (for {n} >= {self.base + 1})",
-            [Step(step_start, f"the recurrence applied to the hypothesis at {n} - 1"), *self.step_steps,
-             Step(self.closed, f"the closed form at {n}")],
+            [Step(step_start, f"the recurrence applied to the hypothesis at {n} - 1"),
+             *ending(self.step_steps, self.closed, n)],
             sum_var=n, **self.options)
         return [base, step]
 

@@ -34,8 +34,7 @@ def mean_induction() -> Induction:
     return Induction(
         "mean coefficient of x_0", t, closed=SLOTS["mean_coef"],
         recurrence=lambda prev, n: sp.sqrt(alpha[n]) * prev, initial=sp.sqrt(alpha[1]),
-        step_steps=[Step(sp.sqrt(alpha[t] * abar[t - 1]), "sqrt(a) sqrt(b) = sqrt(ab) for a, b > 0"),
-                    Step(sp.sqrt(abar[t]), "abar_t = abar_{t-1} alpha_t")])
+        step_steps=[Step(sp.sqrt(abar[t]), "sqrt(alpha_t) sqrt(abar_{t-1}) = sqrt(alpha_t abar_{t-1}) = sqrt(abar_t)")])
 
 
 def variance_induction() -> Induction:

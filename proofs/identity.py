@@ -64,5 +64,7 @@ class Identity:
         derivations = [d.check() for d in self.proof()]
         instances = [i.check() for i in self.instances()]
         verdict = Verdict.worst([d.verdict for d in derivations] + [i.verdict for i in instances])
+        if not any(d.steps for d in derivations):  # no steps is no proof
+            verdict = Verdict.REFUTED
         return IdentityResult(self.id, self.problem, verdict, derivations, instances,
                               time.perf_counter() - start)

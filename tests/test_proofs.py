@@ -139,3 +139,9 @@ def test_instances_are_sensitive(identity_id):
 def test_public_api():
     assert callable(proofs.check_claim)
     assert {"IDENTITIES", "check_claim", "ClaimVerdict"} <= set(proofs.__all__)
+
+
+def test_an_identity_without_steps_is_not_proved():
+    from proofs.identity import Identity
+    empty = Identity(id="empty", problem="P0", statement="nothing", latex="", slots={}, proof=lambda: [])
+    assert empty.check().verdict is Verdict.REFUTED
