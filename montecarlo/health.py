@@ -187,6 +187,9 @@ def run_health_cli(args: argparse.Namespace) -> int:
             sched = _named(args)
         else:
             from .conformance import SpecError, resolve_spec
+            if ":" not in args.schedule:
+                raise ValueError(f"unknown schedule {args.schedule!r}: use one of {', '.join(NAMED_SCHEDULES)}, "
+                                 "or module:factory (e.g. diffusers:DDPMScheduler)")
             try:
                 sched = as_schedule(resolve_spec(args.schedule, args.config))
             except SpecError as exc:
