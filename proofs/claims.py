@@ -107,8 +107,11 @@ def check_claim(identity_id: str, **slots) -> ClaimVerdict:
     failing = next((r for r in results if r.verdict is Verdict.REFUTED), None)
     verdict = Verdict.worst(r.verdict for r in results)
     if failing is not None:
-        detail = (f"{identity_id}.{failing.slot} is wrong: claimed {failing.claimed} = {failing.claimed_value:.6g} "
-                  f"but the proof gives {failing.proved} = {failing.proved_value:.6g} at {failing.counterexample}")
+        def val(v):
+            return f"{v:.6g}" if v is not None else "(not a real number)"
+        where = f" at {failing.counterexample}" if failing.counterexample else " (no point of the domain where both are real)"
+        detail = (f"{identity_id}.{failing.slot} is wrong: claimed {failing.claimed} = {val(failing.claimed_value)} "
+                  f"but the proof gives {failing.proved} = {val(failing.proved_value)}{where}")
         return ClaimVerdict(identity_id, False, verdict, failing.counterexample, detail, results,
                             time.perf_counter() - start)
     given = ", ".join(slots) or "no slots (the proved values)"

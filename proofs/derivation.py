@@ -88,6 +88,10 @@ class Step:
     given: Mapping = field(default_factory=dict)
     positive_change: Mapping | None = None
 
+    def __post_init__(self):
+        if self.relation not in ("=", ">="):
+            raise ValueError(f"Step relation must be '=' or '>=', got {self.relation!r}")
+
 
 @dataclass
 class StepResult:
@@ -159,6 +163,10 @@ class GaussianExpectation(sp.Function):
 
     def evaluate(self) -> sp.Expr:
         f, v, m, s2 = self.args
+        if s2.is_nonpositive:
+            raise ValueError(f"GaussianExpectation needs a positive variance, got {s2}")
+        if sp.expand(f) == 0:
+            return sp.Integer(0)
         poly = sp.Poly(sp.expand(f), v)
         if any(not c.free_symbols.isdisjoint({v}) for c in poly.coeffs()):
             raise ValueError(f"GaussianExpectation needs a polynomial in {v}, got {f}")
@@ -304,13 +312,19 @@ def canonical_integrals(expr: sp.Expr) -> sp.Expr:
                 if not rest.free_symbols & {lim[0] for lim in inner[0].limits}:
                     body = rest * inner[0].function
                     these = list(inner[0].limits) + these
-            if body == 1 and not dep:
-                out.append(sp.Mul(*const) * sp.Integral(1, *sorted(these, key=lambda l: str(l[0]))))
-                continue
-            out.append(sp.Mul(*const) * sp.Integral(body, *sorted(these, key=lambda l: str(l[0]))))
+            out.append(sp.Mul(*const) * sp.Integral(body, *_fubini_order(these)))
         return sp.Add(*out)
 
     return expr.replace(lambda e: isinstance(e, sp.Integral), lin)
+
+
+def _fubini_order(limits: list) -> list:
+    """Sort the limits by variable name (Fubini) only when every bound is free of every
+    integration variable; dependent bounds keep their order of integration."""
+    ivars = {lim[0] for lim in limits}
+    if any(sp.Tuple(*lim[1:]).free_symbols & ivars for lim in limits):
+        return list(limits)
+    return sorted(limits, key=lambda lim: str(lim[0]))
 
 
 def _pointwise(d: sp.Expr, derivation: "Derivation") -> sp.Expr:
@@ -321,12 +335,11 @@ def _pointwise(d: sp.Expr, derivation: "Derivation") -> sp.Expr:
         return d
     zs = [sp.Dummy("z") for _ in atoms]
     lin = sp.expand(d.xreplace(dict(zip(atoms, zs))))
-    random_syms = set(derivation.random)
     try:
         poly = sp.Poly(lin, *zs)
     except sp.PolynomialError:
         return d
-    if poly.total_degree() > 1 or any(c.free_symbols & random_syms for c in poly.coeffs()):
+    if poly.total_degree() > 1 or any(derivation.is_random(c) for c in poly.coeffs()):
         return d
     return lin.xreplace({z: a.args[0] for z, a in zip(zs, atoms)})
 
@@ -344,6 +357,9 @@ def _merge_integrals(d: sp.Expr, units: frozenset) -> sp.Expr:
             rest.append(term)
             continue
         c = sp.Mul(*[f for f in sp.Mul.make_args(term) if f is not ints[0]])
+        if c.free_symbols & {lim[0] for lim in ints[0].limits}:  # would capture a free variable
+            rest.append(term)
+            continue
         groups.setdefault(ints[0].limits, []).append(c * ints[0].function)
     out = sp.Add(*rest)
     for limits, parts in groups.items():
@@ -364,6 +380,8 @@ def _normalise_sums(expr: sp.Expr, var: sp.Symbol | None) -> sp.Expr:
     up to var - 1 plus the explicit terms var, ..., var + c (Karr's convention for empty sums)."""
 
     def peel(s: sp.Sum) -> sp.Expr:
+        if len(s.limits) != 1:
+            return s.doit() if all(b.is_Integer for lim in s.limits for b in lim[1:]) else s
         (k, lo, hi) = s.limits[0]
         f = s.function
         if lo.is_Integer and hi.is_Integer:
@@ -380,13 +398,10 @@ def _normalise_sums(expr: sp.Expr, var: sp.Symbol | None) -> sp.Expr:
 
 
 def _linearise_expectations(expr: sp.Expr, derivation: "Derivation | None") -> sp.Expr:
-    random_syms = set(derivation.random) if derivation else set()
     rules = dict(derivation.expectation_rules) if derivation else {}
 
     def is_random(e):
-        return bool(e.free_symbols & random_syms) or e.has(sp.Function) and any(
-            isinstance(a, sp.core.function.AppliedUndef) and a.func.__name__ in derivation.random_functions
-            for a in e.atoms(sp.Function)) if derivation else False
+        return derivation.is_random(e) if derivation else False
 
     def lin(e: Expectation) -> sp.Expr:
         arg = sp.expand(sp.expand_log(e.args[0]))
@@ -414,14 +429,28 @@ class _Canon:
     back: dict  # positive symbol -> (user object, kind)
 
 
+_STAND_INS: dict = {}  # Indexed -> Dummy, the same one every time (no clash with user symbols)
+
+
+def _stand_in(item: sp.Indexed) -> tuple[sp.Dummy, str | None]:
+    """The Dummy that stands for ``item``: positive for the sequences of proofs.symbols
+    (alpha, abar in (0, 1)); any other sequence keeps only what its base declares (real or not)."""
+    fam = family(item)
+    kind = "unit" if fam in _UNIT else "positive" if fam in ("beta", "sigma") else None
+    if item not in _STAND_INS:
+        name = str(item).replace(" ", "")
+        assumptions = {"positive": True} if kind else ({"real": True} if item.is_real else {})
+        _STAND_INS[item] = sp.Dummy(name, **assumptions)
+    return _STAND_INS[item], kind
+
+
 def _positive_symbols(expr: sp.Expr, domains: Mapping) -> tuple[sp.Expr, dict]:
-    """Replace Indexed objects by positive Symbols; remember which lie in (0, 1)."""
+    """Replace Indexed objects by stand-in symbols (positive for the known sequences); remember
+    which lie in (0, 1)."""
     back: dict = {}
     rep: dict = {}
     for item in sorted(expr.atoms(sp.Indexed), key=sp.default_sort_key):
-        name = str(item).replace("[", "_").replace("]", "").replace(" ", "")
-        kind = "unit" if family(item) in _UNIT else "positive"
-        sym = sp.Symbol(f"{name}", positive=True)
+        sym, kind = _stand_in(item)
         rep[item] = sym
         back[sym] = (item, kind)
     for sym, dom in domains.items():
@@ -439,6 +468,12 @@ def is_positive(f: sp.Expr, units: frozenset = frozenset()) -> bool:
     are written u = 1/(1 + w) with w > 0; a fraction whose expanded numerator and denominator
     are sums of positive terms is positive."""
     if f.is_positive:
+        return True
+    if isinstance(f, sp.exp):
+        return _real(f.args[0])
+    if isinstance(f, sp.Pow) and _real(f.exp) and is_positive(f.base, units):
+        return True  # b > 0 => b**e > 0 for real e
+    if isinstance(f, sp.Mul) and all(is_positive(a, units) for a in f.args):
         return True
     present = units & f.free_symbols
     if not present:
@@ -474,6 +509,10 @@ def _split_logs(expr: sp.Expr, units: frozenset = frozenset()) -> sp.Expr:
         if g.is_Rational:  # log of a positive rational: a sum over its prime factors
             fac = {**sp.factorint(g.p), **{q: -e for q, e in sp.factorint(g.q).items()}}
             return sp.Add(*[k * e * sp.log(q) for q, e in fac.items() if q != 1])
+        if isinstance(g, sp.exp) and _real(g.args[0]):
+            return k * g.args[0]
+        if isinstance(g, sp.Pow) and _real(g.exp) and is_positive(g.base, units):
+            return k * g.exp * split(sp.log(g.base))  # log(b**e) = e log b for b > 0
         return k * sp.log(g)
 
     def split(e: sp.log):
@@ -522,16 +561,24 @@ def _reduce_radicals(num: sp.Expr) -> sp.Expr:
     return sp.expand(out)
 
 
+def _real(z: sp.Expr) -> bool:
+    return not z.has(sp.I) and all(s.is_real for s in z.free_symbols)
+
+
 def log_of_positive(e: sp.Expr) -> sp.Expr:
-    """log of a positive product of powers and exponentials (a density): factor by factor,
-    log(a b) = log a + log b, log(b**k) = k log b, log(exp(z)) = z (sound for positive factors)."""
+    """log of a product of powers and exponentials (a density), split only where sound:
+    log(exp(z)) = z for real z, log(b**k) = k log b for b > 0, log(a b) = log a + log b for
+    a, b > 0; factors of unknown sign stay together in one log (the engine's positivity oracle
+    splits them later where the domain allows)."""
     e = sp.powsimp(e, combine="exp")
-    if isinstance(e, sp.Mul):
-        return sp.Add(*[log_of_positive(f) for f in e.args])
-    if isinstance(e, sp.exp):
+    if isinstance(e, sp.exp) and _real(e.args[0]):
         return e.args[0]
-    if isinstance(e, sp.Pow):
+    if isinstance(e, sp.Pow) and e.base.is_positive and _real(e.exp):
         return e.exp * log_of_positive(e.base)
+    if isinstance(e, sp.Mul):
+        known = [f for f in e.args if f.is_positive or (isinstance(f, sp.exp) and _real(f.args[0]))]
+        rest = sp.Mul(*[f for f in e.args if f not in known])
+        return sp.Add(*[log_of_positive(f) for f in known]) + (sp.log(rest) if rest != 1 else 0)
     return sp.log(e)
 
 
@@ -540,8 +587,7 @@ def exactly_zero(d: sp.Expr, units: frozenset = frozenset()) -> bool:
     the algebra (for example an expression SymPy cannot put into polynomial form) is a False."""
     try:
         return _exactly_zero(d, units)
-    except (sp.PolynomialError, sp.polys.polyerrors.GeneratorsError, ValueError, TypeError,
-            NotImplementedError, RecursionError):
+    except Exception:  # noqa: BLE001 - failing to prove is never a proof
         return False
 
 
@@ -602,6 +648,8 @@ def _sample(back: dict, free: set, rng: random.Random) -> dict:
         kind = back.get(s, (None, None))[1]
         if kind == "unit":
             point[s] = sp.Float(rng.uniform(0.02, 0.98), _DIGITS)
+        elif s.is_integer:  # a timestep or a horizon: an integer past the base cases
+            point[s] = sp.Integer(rng.randint(2, 12))
         elif kind == "positive" or s.is_positive:
             point[s] = sp.Float(rng.uniform(0.1, 3.0), _DIGITS)
         else:
@@ -647,21 +695,24 @@ def _opaque_to_symbols(pair: sp.Tuple, back: dict) -> sp.Tuple:
 
 
 def _evalf(e: sp.Expr, point: dict):
+    """The value of e at point: an mpmath real or complex number, or None if undefined there."""
     try:
         v = e.xreplace(point).evalf(_DIGITS)
-    except (TypeError, ValueError, ZeroDivisionError):
+    except (TypeError, ValueError, ZeroDivisionError, ArithmeticError):
         return None
-    if v.has(sp.I) or not v.is_number:
-        try:
-            c = complex(v)
-        except TypeError:
-            return None
-        if abs(c.imag) > 1e-30:
-            return None
-        v = sp.Float(c.real, _DIGITS)
-    if v in (sp.zoo, sp.oo, -sp.oo, sp.nan):
+    if not v.is_number or v.has(sp.zoo, sp.oo, -sp.oo, sp.nan):
         return None
-    return v
+    try:
+        c = mpmath.mpc(*[mpmath.mpf(str(part)) for part in v.as_real_imag()])
+    except (TypeError, ValueError):
+        return None
+    if not (mpmath.isfinite(c.real) and mpmath.isfinite(c.imag)):
+        return None
+    return c.real if abs(c.imag) <= mpmath.mpf(10) ** (-_DIGITS + 10) * max(1, abs(c)) else c
+
+
+def _as_float(v):
+    return float(v) if isinstance(v, mpmath.mpf) else None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -684,6 +735,13 @@ class Derivation:
     sum_var: sp.Symbol | None = None
     points: int = 6
     seed: int = 20240601
+
+    def is_random(self, e: sp.Expr) -> bool:
+        """Does e depend on a random symbol or a random function of this derivation?"""
+        if e.free_symbols & set(self.random):
+            return True
+        return any(a.func.__name__ in self.random_functions
+                   for a in e.atoms(sp.core.function.AppliedUndef))
 
     # -- canonical form of both sides of a link (the meaning rules see both at once)
     def _prepare(self, a: sp.Expr, b: sp.Expr, given: Mapping) -> tuple[sp.Expr, sp.Expr]:
@@ -715,10 +773,11 @@ class Derivation:
         if step.relation == "=":
             proved = exactly_zero(d, _units(back))
             method = "exact: cancels to 0 over a common denominator, radicals reduced"
-        elif step.relation == ">=":
-            proved, method = self._nonnegative(d, back, step)
         else:
-            raise ValueError(f"unknown relation {step.relation!r}")
+            try:
+                proved, method = self._nonnegative(d, back, step)
+            except Exception:  # the certificate could not be formed: not proved, look numerically
+                proved, method = False, ""
         if proved:
             return StepResult(i, step.reason, step.relation, Verdict.PROVED,
                               ("log domain; " if self.log_domain else "") + method,
@@ -730,13 +789,19 @@ class Derivation:
         d = _split_logs(d, _units(back))
         if sp.expand(d).is_nonnegative is True:
             return True, "exact: difference is nonnegative under the positivity assumptions"
-        if step.positive_change:
+        if step.positive_change and len(step.positive_change) == 1:
             (old, new), = step.positive_change.items()
-            old_c, _ = _positive_symbols(old, self.domains)
+            old_c, _ = _positive_symbols(sp.sympify(old), self.domains)
+            new = sp.sympify(new)
             fresh = sorted(new.free_symbols - d.free_symbols - old_c.free_symbols, key=str)
             var = fresh[0] if len(fresh) == 1 else None
+            # old = var * c with old > 0 and c > 0 free of var maps var in (0, oo) onto old's range
+            scale = sp.cancel(new / var) if var is not None else None
+            if (var is None or not var.is_positive or not old_c.is_positive or scale.has(var)
+                    or not is_positive(scale, _units(back))):
+                return False, ""
             g = _split_logs(sp.expand(d.subs(old_c, new)), _units(back))
-            if var is not None and g.free_symbols == {var}:
+            if g.free_symbols == {var}:
                 g1, g2 = sp.diff(g, var), sp.diff(g, var, 2)
                 crit = [c for c in sp.solve(g1, var) if c.is_positive]
                 if (sp.simplify(g2).is_positive and len(crit) == 1
@@ -758,15 +823,22 @@ class Derivation:
             va, vb = _evalf(ca, point), _evalf(cb, point)
             if va is None or vb is None:
                 continue
+            both_real = isinstance(va, mpmath.mpf) and isinstance(vb, mpmath.mpf)
+            if step.relation == ">=" and not both_real:
+                continue  # an order needs real values
             agreed += 1
-            tol = sp.Float(10) ** (-30) * max(1, abs(va), abs(vb))
+            tol = mpmath.mpf(10) ** (-30) * max(1, abs(va), abs(vb))
             bad = (va - vb < -tol) if step.relation == ">=" else abs(va - vb) > tol
             if bad:
                 method = ("does not follow: the sides differ for generic values of the unevaluated terms "
-                          "(expectations, integrals, unknown functions) at this point" if opaque
+                          "(expectations, integrals, unknown functions) at this point: not a point of the "
+                          "domain, the step is not justified by what the engine knows" if opaque
                           else "counterexample at a random point of the domain")
+                if not both_real:
+                    method += f" (lhs = {complex(va):.6g}, rhs = {complex(vb):.6g}: not both real)"
                 return StepResult(i, step.reason, step.relation, Verdict.REFUTED, method,
-                                  time.perf_counter() - t0, a, b, _user_point(point, back), float(va), float(vb))
+                                  time.perf_counter() - t0, a, b, _user_point(point, back),
+                                  _as_float(va), _as_float(vb))
             if agreed >= points:
                 break
         if not agreed:

@@ -104,3 +104,90 @@ def test_malformed_step_is_a_failed_step_not_a_crash():
 
 def test_sigma_is_positive_domain():
     assert compare(sp.sqrt(sigma[t] ** 2), sigma[t]).verdict is Verdict.PROVED
+
+
+# ----- regressions from an adversarial review: none of these false statements may be PROVED -----
+from proofs.derivation import Expectation  # noqa: E402
+from proofs.symbols import noise_std, x_tilde  # noqa: E402
+
+_k, _j = sp.symbols("k j", integer=True, positive=True)
+_u = sp.Symbol("u", positive=True)
+
+
+def _two_step(a, b, relation="=", **kw):
+    step_kw = {k: kw.pop(k) for k in ("positive_change",) if k in kw}
+    return Derivation("review", [Step(a, "start"), Step(b, "claim", relation=relation, **step_kw)], **kw).check()
+
+
+def test_integral_merge_does_not_capture_a_free_variable():
+    assert compare(x * sp.Integral(1, (x, 0, 1)), sp.Integral(x, (x, 0, 1))).verdict is not Verdict.PROVED
+
+
+def test_dependent_integration_limits_keep_their_order():
+    a = sp.Integral(x * x_tilde, (x, 0, x_tilde), (x_tilde, 0, 1))
+    b = sp.Integral(x * x_tilde, (x_tilde, 0, 1), (x, 0, x_tilde))
+    assert compare(a, b).verdict is not Verdict.PROVED
+
+
+def test_multi_limit_sum_is_not_truncated():
+    r = _two_step(sp.Sum(1, (_k, 1, t), (_j, 1, 3)), sp.Sum(1, (_k, 1, t)), sum_var=t)
+    assert r.verdict is not Verdict.PROVED
+
+
+def test_positive_change_must_cover_the_domain():
+    r = _two_step(x ** 3 + 2, 3 * x, relation=">=", positive_change={x: _u})
+    assert r.verdict is Verdict.REFUTED
+
+
+def test_random_function_outside_an_expectation_is_not_a_constant():
+    q = sp.Function("q")
+    d = Derivation("rf", [Step(Expectation(q(x)), "s"), Step(q(x), "claim", relation=">=")],
+                   random_functions=("q",)).check()
+    assert d.verdict is not Verdict.PROVED
+
+
+def test_unknown_sequences_are_not_assumed_positive():
+    mu = sp.IndexedBase("mu", real=True)
+    assert compare(sp.sqrt(mu[t] ** 2), mu[t]).verdict is Verdict.REFUTED
+    assert _two_step(mu[t], sp.Integer(0), relation=">=").verdict is Verdict.REFUTED
+
+
+def test_stand_ins_do_not_collide_with_user_symbols():
+    assert compare(sp.Symbol("alpha_t", positive=True), alpha[t]).verdict is not Verdict.PROVED
+    assert compare(sp.Symbol("abar[t]", positive=True), abar[t]).verdict is not Verdict.PROVED
+
+
+def test_log_domain_does_not_split_powers_of_unknown_sign():
+    a = ((x - 1) ** 3) ** sp.Rational(1, 3) * sp.exp(-x ** 2)
+    assert _two_step(a, (x - 1) * sp.exp(-x ** 2), log_domain=True).verdict is Verdict.REFUTED
+    # and a true statement about squares of unknown sign is still proved
+    assert _two_step((x - 1) ** 2 * sp.exp(-x ** 2), (1 - x) ** 2 * sp.exp(-x ** 2),
+                     log_domain=True).verdict is Verdict.PROVED
+
+
+def test_gaussian_expectation_needs_a_positive_variance():
+    assert compare(GaussianExpectation(x ** 2, x, 0, -1), -1).verdict is not Verdict.PROVED
+    assert compare(GaussianExpectation(sp.Integer(0), x, 0, 1), 0).verdict is Verdict.PROVED
+
+
+def test_non_real_side_is_a_counterexample_not_an_agreement():
+    r = compare(sp.log(x ** 2), 2 * sp.log(x))
+    assert r.verdict is Verdict.REFUTED and r.counterexample["x"] < 0
+
+
+def test_integer_symbols_are_sampled_as_integers():
+    assert compare(sp.cos(sp.pi * (t ** 2 + t) / 2) ** 2, 1).verdict is not Verdict.REFUTED
+
+
+def test_malformed_certificates_do_not_escape():
+    r = _two_step(x ** 2 + 1, sp.Integer(0), relation=">=", positive_change={x: 1})
+    assert r.verdict in (Verdict.NUMERIC, Verdict.PROVED)  # true (x^2 + 1 >= 0), certificate unusable
+    import pytest
+    with pytest.raises(ValueError, match="relation"):
+        Step(x, "bad", relation=">")
+
+
+def test_claim_that_is_never_real_is_refuted_with_a_message():
+    from proofs import check_claim
+    v = check_claim("dsm", target=sp.sqrt(-noise_std))
+    assert not v.holds and "not a real number" in v.detail
