@@ -217,3 +217,11 @@ def test_cuda_device():
 def test_bad_input(kwargs, match):
     with pytest.raises(ValueError, match=match):
         C.confirm(**kwargs)
+
+
+def test_asymptotic_checks_refuse_too_few_samples():
+    """Below 2000 samples the CLT z tests of these checks exceed their stated false-alarm rate."""
+    for identity in C.ASYMPTOTIC:
+        with pytest.raises(ValueError, match="asymptotic"):
+            C.confirm(identity, samples=C.MIN_SAMPLES_ASYMPTOTIC - 1)
+    assert C.confirm("posterior_eps", samples=C.MIN_SAMPLES_ASYMPTOTIC - 1).samples > 0  # exact: allowed
