@@ -101,6 +101,7 @@ DEFAULT_SAMPLES = {
 ORDER = list(DEFAULT_SAMPLES)
 X0 = (0.0, 1.0, -3.0, 10.0, 1000.0)
 X0_SMALL = (0.0, 1.0, -3.0, 10.0)
+REVERSE_ROWS = 13
 LONG_DIV = 10
 LONG_DTYPE = torch.float32
 MIX_W = np.array([0.3, 0.7])
@@ -511,8 +512,33 @@ def _check_elbo_bound(ctx: _Ctx, closed_form=None):
         ctx.add(S.z_test_mean(L, nlp, alpha=ctx.alpha, alternative="less",
                               name=f"one-sided: E L >= -log p(x0) (x0={x0v:g}, margin {margin:.4g})"),
                 "bound", nlp, x0=x0v, neg_log_p0=nlp, margin=margin)
+    # -log p(x0) itself, independently of the closed form: under the reverse model x0 ~ N(0, V0);
+    # simulate it (exact chi-square test of V0) and require -log p(x0) = -log N(x0; 0, V0) for each x0
+    v0 = _reverse_marginal_variance(a, s2)
+    n_rev = REVERSE_ROWS * ctx.n  # one cheap 1-D chain: enough rows for a 1% MDE on V0 at the default budget
+    x = ctx.normal(n_rev)
+    for t in range(s.T, 0, -1):
+        x = a[t - 1] * x + math.sqrt(s2[t - 1]) * ctx.normal(n_rev)
+    ctx.add(S.chi2_test_variance(x, v0, alpha=ctx.alpha, mean=0.0,
+                                 name=f"reverse model: Var(x0) = V0 = {v0:.6g} (x_T ~ N(0, 1) simulated down to x0)"),
+            "likelihood", x0=None, term="V0")
+    for x0v in X0_SMALL:
+        nlp = closed_form(s, a, s2, x0v)[1]
+        direct = 0.5 * (math.log(2 * math.pi * v0) + x0v ** 2 / v0)
+        ctx.add(S.exact_check(f"-log p(x0) = -log N(x0; 0, V0) (x0={x0v:g}): {nlp:.9g} vs {direct:.9g}",
+                              bool(abs(nlp - direct) <= 1e-9 * (1 + abs(direct))), nlp - direct,
+                              alpha=ctx.alpha, tolerance=1e-9, units="nats"), None, x0=x0v)
     return (f"linear-Gaussian reverse model on {s.name}: per x0 z test of the MC ELBO against its closed form, "
-            "exact closed form >= -log p(x0), one-sided z test MC mean >= -log p(x0)")
+            "exact closed form >= -log p(x0), one-sided z test MC mean >= -log p(x0); -log p(x0) itself from "
+            "the simulated reverse model (exact chi-square test of Var(x0) = V0)")
+
+
+def _reverse_marginal_variance(a, s2) -> float:
+    """V0 = Var(x0) under p: V_T = 1, V_{t-1} = a_t^2 V_t + s_t^2."""
+    v = 1.0
+    for t in range(len(a), 0, -1):
+        v = a[t - 1] ** 2 * v + s2[t - 1]
+    return float(v)
 
 
 def _kl_terms(s: Schedule, a, s2, x0: float, fwd, post):

@@ -118,8 +118,15 @@ def _forgot_constant(s, a, s2, x0):
     return expected - 0.5 * s.T, nlp
 
 
+def _understated_nll(s, a, s2, x0):
+    """A wrong -log p(x0) that still sits below the ELBO (0.1 nats too small)."""
+    expected, nlp = C._elbo_closed_form(s, a, s2, x0)
+    return expected, nlp - 0.1
+
+
 @pytest.mark.parametrize("hook,why", [(_broken_closed_form, "likelihood above the ELBO"),
-                                      (_forgot_constant, "expected ELBO missing a constant")])
+                                      (_forgot_constant, "expected ELBO missing a constant"),
+                                      (_understated_nll, "-log p(x0) understated but still below the ELBO")])
 def test_elbo_bound_catches_a_broken_model(hook, why):
     v = C.confirm("elbo_bound", samples=SMALL, _hooks={"closed_form": hook})
     assert not v.passed, why
