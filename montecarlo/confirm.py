@@ -312,9 +312,15 @@ def _rows(values, rows: int, d: int) -> np.ndarray:
 
 
 # ----- forward marginal ------------------------------------------------------------------------
-def _check_forward_marginal(ctx: _Ctx, d: int = 3):
+def _time_groups(ctx: _Ctx):
+    """(timesteps, rows, dtype): the short times in float64 at full size, the long chains (to t near T)
+    in float32 with a tenth of the rows."""
     short, long_ = _times(ctx.schedule.T)
-    groups = [(short, ctx.n, torch.float64), (long_, max(ctx.n // LONG_DIV, 20), LONG_DTYPE)]
+    return [(short, ctx.n, torch.float64), (long_, max(ctx.n // LONG_DIV, 20), LONG_DTYPE)]
+
+
+def _check_forward_marginal(ctx: _Ctx, d: int = 3):
+    groups = _time_groups(ctx)
     for g, (times, rows, dtype) in enumerate(groups):
         if not times:
             continue
@@ -344,8 +350,7 @@ def _check_forward_marginal(ctx: _Ctx, d: int = 3):
 # ----- posterior -------------------------------------------------------------------------------
 def _posterior_data(ctx, d):
     """Yield (t, x0 rows (n, d), x_{t-1}, x_t, rows per x0) for the short and the long timesteps."""
-    short, long_ = _times(ctx.schedule.T)
-    groups = [(short, ctx.n, torch.float64), (long_, max(ctx.n // LONG_DIV, 20), LONG_DTYPE)]
+    groups = _time_groups(ctx)
     for g, (times, rows, dtype) in enumerate(groups):
         if not times:
             continue

@@ -28,8 +28,20 @@ POWER = 0.99
 
 
 # ----- results ---------------------------------------------------------------------------------
+class _Decision:
+    """A test decision: rejected when p_value <= alpha (shared by a sub-test and a Holm family)."""
+
+    @property
+    def rejected(self) -> bool:
+        return bool(self.p_value <= self.alpha)
+
+    @property
+    def passed(self) -> bool:
+        return not self.rejected
+
+
 @dataclass
-class StatResult:
+class StatResult(_Decision):
     """One test. ``rejected`` = ``p_value <= alpha``. ``mde`` is computed on first access from
     ``mde_at(alpha)``, so that :func:`holm` can re-plan it at the level alpha / m."""
 
@@ -50,14 +62,6 @@ class StatResult:
         if self._mde is None:
             self._mde = float(self.mde_at(self.alpha)) if self.mde_at is not None else float("nan")
         return self._mde
-
-    @property
-    def rejected(self) -> bool:
-        return bool(self.p_value <= self.alpha)
-
-    @property
-    def passed(self) -> bool:
-        return not self.rejected
 
     def to_dict(self) -> dict:
         return {"name": self.name, "kind": self.kind, "statistic": _num(self.statistic),
@@ -482,7 +486,7 @@ def exact_check(name: str, ok: bool, statistic: float, *, alpha: float, toleranc
 
 # ----- Holm ------------------------------------------------------------------------------------
 @dataclass
-class HolmResult:
+class HolmResult(_Decision):
     """Holm's step-down combination of m sub-tests at family-wise level ``alpha``.
 
     Sorted p_(1) <= ... <= p_(m); adjusted p_(i) = max_{j <= i} min(1, (m - j + 1) p_(j)); a sub-test
@@ -501,14 +505,6 @@ class HolmResult:
     @property
     def m(self) -> int:
         return len(self.results)
-
-    @property
-    def rejected(self) -> bool:
-        return bool(self.p_value <= self.alpha)
-
-    @property
-    def passed(self) -> bool:
-        return not self.rejected
 
     @property
     def exact(self) -> bool:
