@@ -96,6 +96,15 @@ def _checkpoints(n: int) -> np.ndarray:
     return np.unique(np.geomspace(10, n, 200).astype(int))
 
 
+def _finish_running_axis(ax, claimed: float, label: str, title: str) -> None:
+    """The claimed value as a line, log-scaled sample axis, title and legend."""
+    ax.axhline(claimed, color="black", lw=1, label=label)
+    ax.set_xscale("log")
+    ax.set_title(title, fontsize=10)
+    ax.set_xlabel("samples n")
+    ax.legend(fontsize=7)
+
+
 def running_figure(path, schedule, x0, xs: dict, t_fwd=(10, 500), t_post: int = 10, level: float = 0.99) -> dict:
     """Running estimates with their ``level`` acceptance bands (see module doc). Returns the final
     estimates and whether each lies inside its band at the full n."""
@@ -116,11 +125,7 @@ def running_figure(path, schedule, x0, xs: dict, t_fwd=(10, 500), t_post: int = 
             est = np.cumsum(r * r)[ns - 1] / ns / fv(schedule, t)
         ax.plot(ns, est, lw=1.2, label=f"t = {t}")
         out[f"forward_variance_ratio_t{t}"] = (float(est[-1]), bool(chi_lo[-1] <= est[-1] <= chi_hi[-1]))
-    ax.axhline(1.0, color="black", lw=1, label="claimed: 1")
-    ax.set_xscale("log")
-    ax.set_title("forward_marginal: mean(r^2) / variance", fontsize=10)
-    ax.set_xlabel("samples n")
-    ax.legend(fontsize=7)
+    _finish_running_axis(ax, 1.0, "claimed: 1", "forward_marginal: mean(r^2) / variance")
 
     t = t_post
     xp, xt = xs[t - 1], xs[t]
@@ -132,11 +137,7 @@ def running_figure(path, schedule, x0, xs: dict, t_fwd=(10, 500), t_post: int = 
     est = np.cumsum(r * r)[ns - 1] / ns / wt
     ax.plot(ns, est, lw=1.2, color="tab:green", label=f"t = {t}")
     out[f"posterior_variance_ratio_t{t}"] = (float(est[-1]), bool(chi_lo[-1] <= est[-1] <= chi_hi[-1]))
-    ax.axhline(1.0, color="black", lw=1, label="claimed: 1")
-    ax.set_xscale("log")
-    ax.set_title("posterior: mean(r^2) / variance", fontsize=10)
-    ax.set_xlabel("samples n")
-    ax.legend(fontsize=7)
+    _finish_running_axis(ax, 1.0, "claimed: 1", "posterior: mean(r^2) / variance")
 
     ax = axes[0, 2]
     k = np.arange(1, n + 1)
