@@ -2,21 +2,18 @@
 
 ``IDENTITIES`` maps each id (forward_marginal, posterior, posterior_eps, elbo_bound,
 elbo_decomposition, eps_loss, dsm, tweedie, score_eps) to its :class:`Identity`;
-``check_claim`` checks a user's answer against the proofs.
+``check_claim`` checks a user's answer against the proofs. Pure SymPy: importing this package
+loads neither torch nor :mod:`montecarlo`.
 """
 from __future__ import annotations
 
-from . import dsm, elbo, eps_loss, forward_marginal, posterior, tweedie
 from .claims import ClaimError, ClaimVerdict, check_claim
-from .derivation import Derivation, Induction, Step, Verdict
+from .engine import Derivation, Expectation, GaussianExpectation, Induction, Step, Verdict
+from .engine.parse import ParseError, parse_expression
+from .gaussian import normal_pdf
 from .identity import Identity, IdentityResult
-from .parse import ParseError, parse_expression
+from .registry import IDENTITIES
 
-IDENTITIES: dict[str, Identity] = {
-    ident.id: ident
-    for module in (forward_marginal, posterior, elbo, eps_loss, dsm, tweedie)
-    for ident in module.IDENTITIES
-}
-
-__all__ = ["IDENTITIES", "Identity", "IdentityResult", "check_claim", "ClaimVerdict", "ClaimError",
-           "Derivation", "Induction", "Step", "Verdict", "parse_expression", "ParseError"]
+__all__ = ["IDENTITIES", "check_claim", "parse_expression", "Derivation", "Step", "Induction", "Expectation",
+           "GaussianExpectation", "Verdict", "normal_pdf", "Identity", "IdentityResult", "ClaimVerdict",
+           "ClaimError", "ParseError"]

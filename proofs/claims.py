@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from .derivation import StepResult, Verdict, compare
+from .engine import StepResult, Verdict, compare
+from .registry import IDENTITIES
 from .symbols import PUBLIC, SEQUENCE_NAMES, family, t
 
 
@@ -88,8 +89,6 @@ def _validate(identity_id: str, slot: str, value) -> sp.Expr:
 
 def check_claim(identity_id: str, **slots) -> ClaimVerdict:
     """Check a user's answer to one identity, slot by slot, against the proof."""
-    from . import IDENTITIES
-
     start = time.perf_counter()
     if identity_id not in IDENTITIES:
         raise ClaimError(f"unknown identity {identity_id!r}; known: {', '.join(IDENTITIES)}")

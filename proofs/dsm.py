@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .derivation import Derivation, GaussianExpectation, InstanceCheck, Step, canonical
+from .engine import Derivation, GaussianExpectation, InstanceCheck, Step, canonical
 from .gaussian import normal_pdf
 from .identity import Identity
 from .symbols import noise_std, x, x_tilde

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .derivation import Derivation, Expectation, GaussianExpectation, Induction, InstanceCheck, Step
+from .engine import Derivation, Expectation, GaussianExpectation, Induction, InstanceCheck, Step
 from .gaussian import log_normal_pdf
 from .identity import Identity
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .derivation import Derivation, GaussianExpectation, InstanceCheck, Step
+from .engine import Derivation, GaussianExpectation, InstanceCheck, Step
 
 from .gaussian import log_normal_pdf
 from .identity import Identity

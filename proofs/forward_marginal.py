@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .derivation import Derivation, Induction, InstanceCheck, Step
+from .engine import Derivation, Induction, InstanceCheck, Step
 
 from .identity import Identity
 from .symbols import abar, alpha, beta, t

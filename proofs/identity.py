@@ -7,7 +7,7 @@ from typing import Callable
 
 import sympy as sp
 
-from .derivation import Derivation, DerivationResult, InstanceCheck, InstanceResult, Verdict
+from .engine import Derivation, DerivationResult, InstanceCheck, InstanceResult, Verdict
 
 
 @dataclass

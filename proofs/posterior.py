@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .derivation import Derivation, InstanceCheck, Step, gaussian_integral
+from .engine import Derivation, InstanceCheck, Step, gaussian_integral
 
 from .gaussian import normal_pdf
 from .identity import Identity

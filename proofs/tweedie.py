@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .derivation import Derivation, InstanceCheck, Step
+from .engine import Derivation, InstanceCheck, Step
 
 from .gaussian import normal_pdf
 from .identity import Identity
