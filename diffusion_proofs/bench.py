@@ -16,22 +16,20 @@ Targets: TARGETS (kernel >= 0.8 x randn, >= 3 x numpy); ``targets_met`` says whi
 from __future__ import annotations
 
 import json
+import math
 import platform
 import time
 
-import numpy as np
-import torch
-
-from montecarlo.kernel import _check_device, _check_dtype, _check_positive_int, chain_coefficients, forward_chain, \
-    make_generator
-from montecarlo.schedules import Schedule
+from . import options
 
 TARGETS = {"ratio_kernel_over_randn": 0.8, "ratio_kernel_over_numpy": 3.0}
-DTYPES = {"float32": torch.float32, "float64": torch.float64}
+DTYPES = ("float32", "float64")
 
 
-def _device_name(device: torch.device) -> str:
+def _device_name(device) -> str:
     if device.type == "cuda":
+        import torch
+
         return torch.cuda.get_device_name(device)
     try:
         with open("/proc/cpuinfo") as fh:
@@ -41,8 +39,10 @@ def _device_name(device: torch.device) -> str:
         return platform.machine()
 
 
-def _timer(device: torch.device):
+def _timer(device):
     """Wall-clock seconds of fn() (CUDA synchronised before and after)."""
+    import torch
+
     def run(fn) -> float:
         if device.type == "cuda":
             torch.cuda.synchronize(device)
@@ -56,6 +56,9 @@ def _timer(device: torch.device):
 
 def _randn_loop(device, dtype, rows: int, d: int, calls: int):
     """torch.randn into one preallocated (rows, d) buffer, ``calls`` times."""
+    import torch
+
+    from montecarlo.kernel import make_generator
     buf = torch.empty((rows, d), dtype=dtype, device=device)
     gen = make_generator(0, 0, device)
 
@@ -65,8 +68,12 @@ def _randn_loop(device, dtype, rows: int, d: int, calls: int):
     return run
 
 
-def _numpy_loop(schedule: Schedule, n: int, d: int, T: int, chunk: int, dtype: torch.dtype):
+def _numpy_loop(schedule, n: int, d: int, T: int, chunk: int, dtype):
     """The chain in plain NumPy, chunk by chunk, in place: x = sqrt(alpha_t) x + sqrt(beta_t) eps."""
+    import numpy as np
+    import torch
+
+    from montecarlo.kernel import chain_coefficients
     np_dtype = np.float32 if dtype == torch.float32 else np.float64
     a, b = (np.asarray(v, dtype=np_dtype) for v in chain_coefficients(schedule, T, dtype))
     rng = np.random.default_rng(0)
@@ -83,7 +90,7 @@ def _numpy_loop(schedule: Schedule, n: int, d: int, T: int, chunk: int, dtype: t
     return run
 
 
-def _confirm_seconds(schedule: Schedule, device) -> dict:
+def _confirm_seconds(schedule, device) -> dict:
     """{identity_id: seconds of confirm(identity_id, schedule)} over proofs.IDENTITIES."""
     import proofs
     try:
@@ -91,7 +98,7 @@ def _confirm_seconds(schedule: Schedule, device) -> dict:
     except ImportError:
         return {i: "unavailable" for i in proofs.IDENTITIES}
     out = {}
-    for identity in proofs.IDENTITIES:
+    for identity in options.progress(list(proofs.IDENTITIES), desc="bench: confirm"):
         start = time.perf_counter()
         try:
             confirm(identity, schedule, device=device)
@@ -101,9 +108,19 @@ def _confirm_seconds(schedule: Schedule, device) -> dict:
     return out
 
 
-def bench_mc(device="cpu", dtype=torch.float32, n: int = 262144, d: int = 1, T: int = 200, repeats: int = 3,
-             chunk_size: int = 65536, confirm: bool = True, confirm_schedule: Schedule | None = None) -> dict:
-    """Measure the kernel against torch.randn and NumPy (see the module doc); returns a JSON-ready dict."""
+def bench_mc(device="cpu", dtype="float32", n: int = 262144, d: int = 1, T: int = 200, repeats: int = 3,
+             chunk_size: int = 65536, confirm: bool = True, confirm_schedule=None) -> dict:
+    """Measure the kernel against torch.randn and NumPy (see the module doc); returns a JSON-ready dict.
+    ``dtype``: "float32", "float64" or the torch dtype."""
+    import torch
+
+    from montecarlo.kernel import _check_device, _check_dtype, _check_positive_int, forward_chain
+    from montecarlo.schedules import Schedule
+
+    if isinstance(dtype, str):
+        if dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+        dtype = getattr(torch, dtype)
     dev, dtype = _check_device(device), _check_dtype(dtype)
     n, d, T = (_check_positive_int(v, k) for v, k in ((n, "n"), (d, "d"), (T, "T")))
     repeats, chunk_size = _check_positive_int(repeats, "repeats"), _check_positive_int(chunk_size, "chunk_size")
@@ -122,7 +139,7 @@ def bench_mc(device="cpu", dtype=torch.float32, n: int = 262144, d: int = 1, T: 
     forward_chain(schedule, x0[:rows], [min(T, 5)], device=dev, dtype=dtype, chunk_size=chunk_size)  # warm-up
     _randn_loop(dev, dtype, rows, d, 3)()
     best = {k: float("inf") for k in runs}
-    for _ in range(repeats):  # interleaved, so that a slow spell of a shared machine hits every contender
+    for _ in options.progress(range(repeats), desc="bench: kernel"):  # interleaved, so that a slow spell of a shared machine hits every contender
         for name, fn in runs.items():
             best[name] = min(best[name], timer(fn))
     work = n * d * T
@@ -181,7 +198,7 @@ def bench_symbolic() -> dict:
 
     proofs = {}
     t_all = time.perf_counter()
-    for ident in IDENTITIES.values():
+    for ident in options.progress(list(IDENTITIES.values()), desc="bench: proofs"):
         t0 = time.perf_counter()
         result = ident.check()
         proofs[ident.id] = {"seconds": round(time.perf_counter() - t0, 4), "verdict": result.verdict.value,
@@ -189,7 +206,7 @@ def bench_symbolic() -> dict:
     total = time.perf_counter() - t_all
     batch = _claim_batch()
     t0 = time.perf_counter()
-    held = [check_claim(i, **slots).holds for i, slots in batch]
+    held = [check_claim(i, **slots).holds for i, slots in options.progress(batch, desc="bench: claims")]
     claims_s = time.perf_counter() - t0
     per = [check_claim(i, **slots).seconds for i, slots in batch]
     # baseline, same run: blind sympy.simplify(claim - proved) == 0 after the same schedule rewrites
@@ -198,12 +215,12 @@ def bench_symbolic() -> dict:
     from proofs.engine import apply_meaning
     t0 = time.perf_counter()
     simplify_zero = 0
-    for i, slots in batch:
+    for i, slots in options.progress(batch, desc="bench: simplify baseline"):
         (slot, claimed), = slots.items()
         simplify_zero += sp.simplify(apply_meaning(claimed - IDENTITIES[i].slots[slot])) == 0
     base_s = time.perf_counter() - t0
     return {"proofs": proofs, "proofs_total_seconds": round(total, 3),
-            "claims": len(batch), "claims_held": sum(held), "claims_seconds": round(claims_s, 3),
+            "claims": len(batch), "claims_held": sum(h is True for h in held), "claims_seconds": round(claims_s, 3),
             "claim_seconds_max": round(max(per), 4), "claim_seconds_mean": round(sum(per) / len(per), 4),
             "baseline_simplify_seconds": round(base_s, 3), "baseline_simplify_proved": int(simplify_zero),
             "baseline_over_engine": round(base_s / claims_s, 2)}
@@ -251,6 +268,17 @@ def _table(rows, columns) -> str:
     return "\n".join(out)
 
 
+def significant(value, digits: int = 4):
+    """``value`` with every float rounded to ``digits`` significant digits (dicts and lists walked)."""
+    if isinstance(value, dict):
+        return {k: significant(v, digits) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [significant(v, digits) for v in value]
+    if isinstance(value, float) and math.isfinite(value) and value != 0.0:
+        return round(value, digits - 1 - math.floor(math.log10(abs(value))))
+    return value
+
+
 def _cell(v) -> str:
     return f"{v:.3g}" if isinstance(v, float) else str(v)
 
@@ -276,11 +304,11 @@ def run_cli(args) -> int:
         out["symbolic"]["targets_met"] = symbolic_targets_met(out["symbolic"])
         met &= all(out["symbolic"]["targets_met"].values())
     if do_mc:
-        out["mc"] = bench_mc(device=args.device, dtype=DTYPES[args.dtype], n=args.n, d=args.d, T=args.T,
+        out["mc"] = bench_mc(device=args.device, dtype=args.dtype, n=args.n, d=args.d, T=args.T,
                              repeats=args.repeats, chunk_size=args.chunk_size, confirm=not args.no_confirm)
         met &= all(out["mc"]["targets_met"].values())
     if args.json:  # one kind asked for: its figures at the top level; both: keyed by kind
-        print(json.dumps(out if len(out) > 1 else next(iter(out.values())), indent=2, default=str))
+        print(json.dumps(significant(out if len(out) > 1 else next(iter(out.values()))), indent=2, default=str))
     else:
         if "symbolic" in out:
             print(symbolic_table(out["symbolic"]))
@@ -296,15 +324,16 @@ def add_cli_arguments(p) -> None:
     kind = p.add_mutually_exclusive_group()
     kind.add_argument("--symbolic", action="store_true", help="time every proof and a batch of claims")
     kind.add_argument("--mc", action="store_true", help="kernel throughput against randn and numpy baselines")
-    p.add_argument("--device", default="cpu", help="torch device for --mc (cpu, cuda)")
-    p.add_argument("--dtype", default="float32", choices=["float32", "float64"], help="dtype for --mc")
-    p.add_argument("--n", type=int, default=262144, help="rows (default 262144)")
-    p.add_argument("--d", type=int, default=1, help="columns (default 1)")
-    p.add_argument("--T", type=int, default=200, help="steps (default 200)")
-    p.add_argument("--repeats", type=int, default=3, help="timed runs, best kept (default 3)")
-    p.add_argument("--chunk-size", type=int, default=65536, help="rows per chunk (default 65536)")
+    p.add_argument("--device", type=options.device, default="cpu", help="torch device for --mc (cpu, cuda)")
+    p.add_argument("--dtype", default="float32", choices=DTYPES, help="dtype for --mc")
+    p.add_argument("--n", type=options.positive_int, default=262144, help="rows (default 262144)")
+    p.add_argument("--d", type=options.positive_int, default=1, help="columns (default 1)")
+    p.add_argument("--T", type=options.positive_int, default=200, help="steps (default 200)")
+    p.add_argument("--repeats", type=options.positive_int, default=3, help="timed runs, best kept (default 3)")
+    p.add_argument("--chunk-size", type=options.positive_int, default=65536, help="rows per chunk (default 65536)")
     p.add_argument("--no-confirm", action="store_true", help="skip timing montecarlo.confirm per identity")
     p.add_argument("--json", action="store_true", help="print JSON instead of tables")
 
 
-__all__ = ["bench_mc", "bench_symbolic", "add_cli_arguments", "run_cli", "TARGETS", "SYMBOLIC_TARGETS"]
+__all__ = ["bench_mc", "bench_symbolic", "add_cli_arguments", "run_cli", "significant", "TARGETS",
+           "SYMBOLIC_TARGETS"]

@@ -4,7 +4,7 @@ Each claim slot of an identity is an option (``_`` written ``-``): ``--coef-x0``
 ``--variance``, ``--mean-coef``, ``--coef-eps``, ``--weight``, ``--target``, ``--coef``. The text is
 parsed by the whitelist parser :func:`proofs.parse_expression` (never evaluated), then
 
-* symbolically: :func:`proofs.check_claim` -> PROVED / NUMERIC (agreement at random points only)
+* symbolically: :func:`proofs.check_claim` -> PROVED / UNDECIDED (neither proved nor refuted; exit 1)
   / REFUTED with a counterexample point and both values;
 * by Monte Carlo (unless ``--no-mc``): :func:`montecarlo.confirm` with ``claim={slot: expr}``
   -> passed, Holm family p-value at the family-wise ``--alpha``, MDE (relative error detectable
@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
-from proofs import IDENTITIES, ClaimError, ParseError, check_claim, parse_expression
+from proofs import IDENTITIES, ParseError, check_claim, parse_expression
+
+from . import options
+from .options import InputError
 
 SCHEDULES = ("linear", "scaled_linear", "cosine", "sigmoid")
 
@@ -57,71 +59,77 @@ def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(option(slot), dest=slot, metavar="EXPR", default=None,
                             help=f"your {slot} (identities: {', '.join(owners)})")
     parser.add_argument("--no-mc", action="store_true", help="skip the Monte Carlo confirmation")
-    parser.add_argument("--alpha", type=float, default=1e-6, help="family-wise false-alarm rate of the MC check")
-    parser.add_argument("--samples", type=int, default=None, help="MC sample size (default: the check's own)")
-    parser.add_argument("--seed", type=int, default=0, help="MC seed")
-    parser.add_argument("--device", default="cpu", help="torch device for MC (cpu, cuda)")
+    parser.add_argument("--alpha", type=options.probability, default=1e-6,
+                        help="family-wise false-alarm rate of the MC check, in (0, 1)")
+    parser.add_argument("--samples", type=options.positive_int, default=None,
+                        help="MC sample size (default: the check's own)")
+    parser.add_argument("--seed", type=options.non_negative_int, default=0, help="MC seed")
+    parser.add_argument("--device", type=options.device, default="cpu", help="torch device for MC (cpu, cuda)")
     parser.add_argument("--schedule", choices=SCHEDULES, default="linear", help="MC schedule (default linear)")
-    parser.add_argument("--T", type=int, default=1000, help="MC schedule length (default 1000)")
+    parser.add_argument("--T", type=options.positive_int, default=1000, help="MC schedule length (default 1000)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
-def _usage(message: str) -> int:
-    print(f"diffusion-proofs check: error: {message}", file=sys.stderr)
-    return 2
-
-
-def _claims(args: argparse.Namespace) -> tuple[dict, str | None]:
-    """The parsed claim {slot: expr}, or an error message for a usage error."""
+def _claims(args: argparse.Namespace) -> dict:
+    """The parsed claim {slot: expr}; InputError for a usage error."""
     identity = _identities().get(args.identity)
     if identity is None:
-        return {}, f"unknown identity {args.identity!r}; known: {', '.join(_identities())}"
+        raise InputError(f"unknown identity {args.identity!r}; known: {', '.join(_identities())}")
     own = ", ".join(option(s) for s in identity.slots)
     given = {slot: getattr(args, slot) for slot in _all_slots() if getattr(args, slot, None) is not None}
     foreign = [s for s in given if s not in identity.slots]
     if foreign:
-        return {}, (f"option {option(foreign[0])} does not belong to identity {args.identity!r} "
-                    f"(its options: {own})")
+        raise InputError(f"option {option(foreign[0])} does not belong to identity {args.identity!r} "
+                         f"(its options: {own})")
     if not given:
-        return {}, f"give at least one claim for {args.identity!r}: {own}"
+        raise InputError(f"give at least one claim for {args.identity!r}: {own}")
     claim = {}
     for slot, text in given.items():
         try:
             claim[slot] = parse_expression(text)
         except ParseError as exc:
-            return {}, f"{option(slot)}: {exc}"
-    return claim, None
+            raise InputError(f"{option(slot)}: {exc}") from exc
+    return claim
 
 
-def _run_mc(args, claim: dict):
-    """MCVerdict, or (None, reason) when the Monte Carlo check cannot run."""
+def _mc_plan(args):
+    """(confirm, schedule) for the Monte Carlo check, every input checked before any work; (None, reason)
+    when Monte Carlo cannot run here."""
     try:
         from montecarlo.confirmation import confirm
+        from montecarlo.designs.base import ASYMPTOTIC, MIN_SAMPLES, MIN_SAMPLES_ASYMPTOTIC
         from montecarlo.schedules import Schedule
     except ImportError as exc:
         return None, f"Monte Carlo unavailable ({exc}); use --no-mc to skip it"
-    schedule = getattr(Schedule, args.schedule)(args.T)
-    return confirm(args.identity, schedule, claim, alpha=args.alpha, samples=args.samples, seed=args.seed,
-                   device=args.device), None
+    least = MIN_SAMPLES_ASYMPTOTIC if args.identity in ASYMPTOTIC else MIN_SAMPLES
+    if args.samples is not None and args.samples < least:
+        raise InputError(f"--samples for {args.identity} must be at least {least}, got {args.samples}")
+    if args.identity == "eps_loss" and args.T < 2:
+        raise InputError(f"--T for eps_loss must be at least 2 (it compares two steps), got {args.T}")
+    try:
+        schedule = getattr(Schedule, args.schedule)(args.T)
+    except ValueError as exc:
+        raise InputError(f"--schedule {args.schedule} --T {args.T}: {exc}") from exc
+    return confirm, schedule
 
 
 def run_cli(args: argparse.Namespace) -> int:
     """Parse, check symbolically and by Monte Carlo, print both verdicts; return the exit code."""
-    claim, error = _claims(args)
-    if error:
-        return _usage(error)
-    try:
+    claim = _claims(args)
+    plan = None if args.no_mc else _mc_plan(args)  # every input checked before the first check runs
+    with options.phase("symbolic check"):
         symbolic = check_claim(args.identity, **claim)
-    except ClaimError as exc:
-        return _usage(str(exc))
     mc, mc_error = None, None
-    if not args.no_mc:
-        try:
-            mc, mc_error = _run_mc(args, claim)
-        except ValueError as exc:  # bad alpha, samples, device, schedule length
-            return _usage(str(exc))
+    if plan is not None:
+        confirm, schedule = plan
+        if confirm is None:
+            mc_error = schedule
+        else:
+            with options.phase("Monte Carlo check"):
+                mc = confirm(args.identity, schedule, claim, alpha=args.alpha, samples=args.samples,
+                             seed=args.seed, device=args.device)
     mc_ok = args.no_mc or (mc is not None and mc.passed)
-    holds = symbolic.holds and mc_ok
+    holds = symbolic.holds is True and mc_ok
     if args.json:
         print(json.dumps({
             "identity": args.identity, "claim": {k: str(v) for k, v in claim.items()}, "holds": holds,
@@ -138,16 +146,19 @@ def run_cli(args: argparse.Namespace) -> int:
             print(f"Monte Carlo: FAILED TO RUN: {mc_error}")
         else:
             print(_mc_line(mc))
-        print("verdict: " + ("HOLDS (the checks agree)" if holds else "FAILED"))
+        print("verdict: " + ("HOLDS (the checks agree)" if holds else
+                             "UNDECIDED" if symbolic.holds is None and mc_ok else "FAILED"))
     return 0 if holds else 1
 
 
 def _symbolic_line(v) -> str:
+    if v.holds is None:
+        return f"symbolic: UNDECIDED (neither proved nor refuted, not counted as holding): {v.detail}"
     if not v.holds:
         return f"symbolic: REFUTED: {v.detail}"
     if v.verdict.value == "PROVED":
         return f"symbolic: PROVED: {v.detail}"
-    return f"symbolic: NUMERIC (agreement at random points only, not proved): {v.detail}"
+    return f"symbolic: {v.verdict.value}: {v.detail}"
 
 
 def _mc_line(mc) -> str:

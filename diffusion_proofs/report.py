@@ -9,7 +9,7 @@ findings, errata) and PNG figures in ``DIR/figures/`` (matplotlib, Agg canvas). 
 1. ``proofs``: every identity of :data:`proofs.IDENTITIES`, ``Identity.check()``: each derivation's
    steps as a chain ``e_0 = e_1 = ...`` (``sympy.latex``; an expression over ``LATEX_LIMIT``
    characters shows its leading terms and says how many are left out) with the verdict of every
-   step (PROVED / NUMERIC / REFUTED, with the counterexample), and the closed-form instances.
+   step (PROVED with its hypotheses and domain / UNDECIDED / REFUTED, with the counterexample), and the closed-form instances.
 2. ``montecarlo``: :func:`montecarlo.confirm` of every identity: Holm family p-value at
    family-wise ``alpha``, exact or asymptotic rate, MDE at power 0.99; figures from
    :mod:`diffusion_proofs.plots` (eps against N(0, 1), running estimates with 99% bands, p-values and MDEs).
@@ -29,7 +29,8 @@ section or a check raised; the report says what), ``unavailable`` (a module it n
 
 ``--fast`` (for tests): Monte Carlo with ``FAST_SAMPLES`` rows per check, figures from
 ``FAST_FIGURE_SAMPLES`` chains, conformance on ``FAST_TIMESTEPS`` only. A tqdm bar is shown on a
-terminal, never when stderr is not a TTY or the ``CI`` variable is set.
+terminal, never when stderr is not a TTY or the ``CI`` variable is set. The seed is named by its file
+name (:data:`SEED_FILE`), never by a path of the machine the report ran on.
 """
 from __future__ import annotations
 
@@ -38,7 +39,6 @@ import datetime
 import html
 import json
 import math
-import os
 import platform
 import re
 import sys
@@ -47,6 +47,8 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import options
+
 SECTIONS = ("proofs", "montecarlo", "schedules", "conformance", "errata")
 FAILING = ("failed", "error")
 LATEX_LIMIT = 1500
@@ -54,6 +56,7 @@ FAST_SAMPLES = 2_000
 FIGURE_SAMPLES, FAST_FIGURE_SAMPLES = 200_000, 20_000
 FAST_TIMESTEPS = (1, 2, 3, 10, 100, 500, 999, 1000)
 EPS_TIMES = (1, 10, 500, 1000)
+SEED_FILE = "000_7b2066bcb9a0a2e2.txt"  # the seed homework, named by its file name only
 
 
 # ----- document blocks ------------------------------------------------------------------------
@@ -95,13 +98,6 @@ class Section:
 
     def summary(self) -> dict:
         return {"status": self.status, "detail": self.detail, "figures": self.figures}
-
-
-def _progress(total: int):
-    """A tqdm bar on a terminal; disabled when stderr is not a TTY or CI is set."""
-    from tqdm import tqdm
-    quiet = not sys.stderr.isatty() or bool(os.environ.get("CI"))
-    return tqdm(total=total, desc="report", leave=False, disable=quiet, file=sys.stderr)
 
 
 def _error_text(exc: BaseException) -> str:
@@ -165,7 +161,7 @@ def proofs_section(ids, bar) -> Section:
     sec = Section("proofs", "Identities: step-checked symbolic proofs")
     sec.p("Each identity of the seed is proved by a chain of expressions; every link is checked by the derivation "
           "engine (`proofs.engine`): **PROVED** = exact symbolic equality (or a proved inequality) on the stated "
-          "domain; **NUMERIC** = agreement at random 50-digit points only, never counted as proved; **REFUTED** = a "
+          "domain (with the hypotheses it rests on and any narrowed domain); **UNDECIDED** = neither proved nor refuted, never counted as holding; **REFUTED** = a certified "
           "point of the domain where the two sides differ. Instances evaluate both sides in closed form on concrete "
           "families.")
     rows, data, n_steps, bad = [], [], 0, []
@@ -209,7 +205,7 @@ def proofs_section(ids, bar) -> Section:
                 rel = r"\ge" if s.relation == ">=" else "="
                 text = f"Step {s.index} ({s.reason}): **{s.verdict.value}**, {s.method}"
                 if s.verdict.value != "PROVED" and s.counterexample:
-                    text += (f"; counterexample {s.counterexample}: left {_fmt(s.lhs_value, '.6g')}, "
+                    text += (f"; counterexample {_point_text(s.counterexample)}: left {_fmt(s.lhs_value, '.6g')}, "
                              f"right {_fmt(s.rhs_value, '.6g')}")
                 sec.p(text)
                 same = prev is not None and s.lhs == prev
@@ -276,8 +272,11 @@ def montecarlo_section(ids, figdir: Path, *, fast, seed, alpha, device, bar) -> 
                "MDE (every cell)", "MDE (worst cell)"], rows)
     for item in data:
         if item.get("passed") is False and "details" in item:
-            worst_tests = sorted((d for d in item.get("details", []) if d.get("adjusted_p", 1) <= item["alpha"]),
-                                 key=lambda d: d.get("p_value", 1))[:5]
+            def p_of(d, key):  # a sub-test without a p-value (a deterministic check) is never "rejected" by one
+                value = d.get(key)
+                return 1.0 if value is None else value
+            worst_tests = sorted((d for d in item.get("details", []) if p_of(d, "adjusted_p") <= item["alpha"]),
+                                 key=lambda d: p_of(d, "p_value"))[:5]
             sec.p(f"`{item['identity']}` FAILED; first rejected sub-tests:")
             sec.table(["sub-test", "p", "Holm-adjusted p"],
                       [[d.get("name", "?"), _fmt(d.get("p_value")), _fmt(d.get("adjusted_p"))] for d in worst_tests])
@@ -421,7 +420,7 @@ def errata_section(bar) -> Section:
         bar.update(1)
         return sec
     results = E.errata()
-    sec.p("Every displayed equation and `=` step of the seed (/work/shared/seeds/000_7b2066bcb9a0a2e2.txt), as "
+    sec.p(f"Every displayed equation and `=` step of the seed ({SEED_FILE}), as "
           "written, with a verdict computed by the derivation engine: *holds*, *wrong* (counterexample and "
           "correction), *notation* (ill-formed as written, intended meaning holds), *error* (no verdict could be "
           "computed: counted as a failed check). The LaTeX is shortened here; report.json has it whole.")
@@ -571,13 +570,12 @@ def write_report(out, *, fast: bool = False, identities=None, sections=SECTIONS,
             pass
         else:
             make_generator(0, 0, device)  # ValueError naming an unknown device
-    figdir = out / "figures"
-    figdir.mkdir(parents=True, exist_ok=True)
+    figdir = options.make_dir(out / "figures", "--out")  # before any work: an unwritable --out is exit 2
 
     total = (len(ids) if "proofs" in sections else 0) + (len(ids) + 1 if "montecarlo" in sections else 0) + \
         ("schedules" in sections) + 2 * ("conformance" in sections) + ("errata" in sections)
     built = []
-    with _progress(total) as bar:
+    with options.progress(total=total, desc="report") as bar:
         jobs = {
             "proofs": lambda: proofs_section(ids, bar),
             "montecarlo": lambda: montecarlo_section(ids, figdir, fast=fast, seed=seed, alpha=alpha, device=device,
@@ -603,7 +601,7 @@ def write_report(out, *, fast: bool = False, identities=None, sections=SECTIONS,
     head.h(1, "Verification report: diffusion-proofs")
     head.p(f"Generated {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC} by `diffusion-proofs report"
            f"{' --fast' if fast else ''}` (seed {seed}, alpha {alpha:g}, device {device}); {_versions()}. "
-           f"Seed homework: /work/shared/seeds/000_7b2066bcb9a0a2e2.txt.")
+           f"Seed homework: {SEED_FILE}.")
     head.p(f"**{'ALL CHECKS PASSED' if passed else 'SOME CHECKS FAILED'}**")
     head.table(["section", "status", "detail"],
                [[f"{titles[s.name]} {s.title}", f"**{s.status}**", s.detail] for s in built])
@@ -622,8 +620,10 @@ def write_report(out, *, fast: bool = False, identities=None, sections=SECTIONS,
         files.append(str(page))
     summary = {s.name: s.summary() for s in built}
     js = out / "report.json"
-    js.write_text(json.dumps({"passed": passed, "sections": summary, "data": {s.name: s.data for s in built}},
-                             indent=1, default=str), encoding="utf-8")
+    portable = {name: {**sec, "figures": [Path(f).relative_to(out).as_posix() for f in sec["figures"]]}
+                for name, sec in summary.items()}  # paths inside the report folder, not of this machine
+    js.write_text(json.dumps({"passed": passed, "seed": SEED_FILE, "sections": portable,
+                              "data": {s.name: s.data for s in built}}, indent=1, default=str), encoding="utf-8")
     files.append(str(js))
     files += [f for s in built for f in s.figures]
     return ReportResult(str(out), files, summary, passed, time.perf_counter() - start)
@@ -634,23 +634,24 @@ def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = ("Write the verification report: DIR/report.md (LaTeX in $$ blocks), DIR/report.html "
                           "(same content, LaTeX as source text, no network), DIR/report.json and PNG figures in "
                           "DIR/figures/.")
-    parser.add_argument("--out", required=True, metavar="DIR", help="output directory (created if missing)")
+    parser.add_argument("--out", required=True, metavar="DIR", type=options.output_dir,
+                        help="output directory (created if missing)")
     parser.add_argument("--fast", action="store_true",
                         help=f"small budgets for tests: {FAST_SAMPLES} Monte Carlo samples per check, "
                              f"{FAST_FIGURE_SAMPLES} chains for the figures, conformance at {len(FAST_TIMESTEPS)} t's")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the Monte Carlo checks and figures")
-    parser.add_argument("--alpha", type=float, default=1e-6, help="family-wise false-alarm rate per Monte Carlo check")
-    parser.add_argument("--device", default="cpu", help="torch device for Monte Carlo (cpu, cuda)")
+    parser.add_argument("--seed", type=options.non_negative_int, default=0,
+                        help="seed of the Monte Carlo checks and figures")
+    parser.add_argument("--alpha", type=options.probability, default=1e-6,
+                        help="family-wise false-alarm rate per Monte Carlo check, in (0, 1)")
+    parser.add_argument("--device", type=options.device, default="cpu", help="torch device for Monte Carlo (cpu, cuda)")
     parser.add_argument("--json", action="store_true", help="print a JSON summary: files written, per-section status")
 
 
 def run_cli(args: argparse.Namespace) -> int:
-    """Write the report; exit 0 all checks passed, 1 some failed, 2 bad usage."""
-    try:
-        result = write_report(args.out, fast=args.fast, seed=args.seed, alpha=args.alpha, device=args.device)
-    except ValueError as exc:
-        print(f"diffusion-proofs report: error: {exc}", file=sys.stderr)
-        return 2
+    """Write the report; exit 0 all checks passed, 1 some failed (2 bad usage: the parser's types, or an
+    InputError / OSError handled by :func:`diffusion_proofs.cli.main`)."""
+    options.make_dir(args.out, "--out")  # first: an unwritable --out is reported before anything is imported
+    result = write_report(args.out, fast=args.fast, seed=args.seed, alpha=args.alpha, device=args.device)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     else:
@@ -664,3 +665,8 @@ def run_cli(args: argparse.Namespace) -> int:
 __all__ = ["write_report", "ReportResult", "Section", "tex", "to_markdown", "to_html", "add_cli_arguments",
            "run_cli", "SECTIONS"]
 
+
+def _point_text(point) -> str:
+    from proofs.engine.results import point_text
+
+    return point_text(point)

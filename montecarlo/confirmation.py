@@ -9,62 +9,53 @@ replaces some of them. Other closed forms a check needs (the forward marginal us
 from x_0, the posterior used by the ELBO decomposition) are likewise the *proved* slots of those
 identities, never retyped.
 
-Statistics. Each check runs sub-tests (see :mod:`montecarlo.stats`) and combines them with Holm at
-the family-wise level ``alpha`` (default 1e-6): the verdict fails when the Holm family p-value
-``<= alpha``. ``exact`` is True when every sub-test's false-alarm rate is exact in finite samples
-(t, chi-square and correlation tests on Gaussian data, deterministic float checks), False when some
-are CLT z tests (asymptotic). ``mde[key]`` is the relative error of the key coefficient, applied at
-every test point, that the check detects with probability >= 0.99: the smallest, over that key's
-sub-tests, of the sub-test's minimum detectable effect at level alpha / m (Holm rejects as soon as
-one sub-test has p <= alpha / m); ``mde_cells[key][cell]`` is the same for an error confined to one
-cell (a timestep t, a noise_std, an ELBO term, ...), and ``mde_worst[key]`` the largest over cells.
+Statistics. A verdict has two parts. Deterministic checks (pointwise identities to float precision,
+claims that are not finite where they must be) are **gates**: any failure fails the verdict, and they
+spend no alpha. The statistical sub-tests (see :mod:`montecarlo.stats`) form a Holm family at level
+``alpha`` (default 1e-6): the verdict fails when the Holm p-value min(1, m p_min) is ``<= alpha``; the
+raw smallest p ``p_min`` and the family size ``m`` are reported next to it. ``exact`` is True when
+every sub-test's false-alarm rate is exact in finite samples (F, t, chi-square and correlation tests on
+Gaussian data), False when some are asymptotic (z and Hotelling/Wald tests; their calibration at small
+alpha is measured in tests/quality/test_calibration.py). One cell (a t, a noise_std, a (t, sigma) choice,
+an ELBO term) gets one joint test where its moments are correlated: an F test of r on (1, x_t, x_0)
+with follow-ups per coefficient that say which slot a rejection blames (``failed_slots``), or
+Hotelling's T^2 over common-random-number moments with their estimated covariance.
 
-Default schedule: ``Schedule.linear(1000)`` (Ho et al. 2020). Cells probe where wrong claims show:
-t in {1, 2, 3, 10, T/10, T/2, T-1, T} (those in range), x_0 in {0, 1, -3, 10, 1000}, d > 1 with the
-cross-covariance tested. Short chains (t <= 10) carry ``samples`` rows per x_0 in float64; long chains
-(to T) carry ``samples // 10`` rows per x_0 in float32 (5x faster on CPU; rounding ~1e-6 relative, far
-below every MDE; the cells that resolve 1e-4 effects, t <= 10 with x_0 = 1000, stay in float64).
+Power. ``mde[slot]`` is the relative error of that claim slot, present at every probed cell, that the
+check detects with probability >= 0.99 (the smallest over cells of the cell's MDE at level alpha / m);
+``mde_cells[slot][cell]`` the same for an error confined to one cell and ``mde_worst[slot]`` the largest
+over cells; inf where no test sees the slot; correlations are in ``mde_aux``. Rows are allocated to
+cells by what each cell needs (Neyman allocation from closed-form design moments or a discarded pilot),
+and variance is reduced where the conditional law is known: Rao-Blackwellisation (the last step of the
+chain integrated out exactly in posterior_eps and the blame follow-ups of posterior; E[theta | x, k] and
+E[eps | x_t, k] in tweedie / score_eps), antithetic draws (dsm). At the default budget every slot has
+mde <= 1% and mde_worst <= 2% (tests/montecarlo/test_confirm.py).
 
-Designs (n = ``samples``, default :data:`DEFAULT_SAMPLES`):
+Default schedule: ``Schedule.linear(1000)`` (Ho et al. 2020). Cells: t in {1, 2, 3, 10, T/10, T/2, T-1, T}
+(those in range), x_0 in {0, 1, -3, 10, 1000} (posterior designs add 1e4), d > 1 with the covariance
+tested. forward_marginal simulates the chain itself: short chains (t <= 10) carry ``samples`` rows per
+x_0 in float64, long chains ``samples // 5`` rows per x_0 in float32.
 
-* forward_marginal: rows x_0 -> forward_chain; residual r = x_t - mean_coef * x_0. Per (t, x_0): t test
-  of mean(r) = 0 (exact). Per t: chi-square test sum r^2 / variance ~ chi2_N (known mean 0, exact);
-  zero correlation of every pair of coordinates of r (exact).
-* posterior: chain gives (x_0, x_{t-1}, x_t); r = x_{t-1} - coef_xt x_t - coef_x0 x_0 is N(0, variance)
-  and independent of x_t under the claim. Per (t, x_0): OLS of r on (1, x_t - mean x_t), exact t tests
-  that both coefficients are 0 (slope <-> coef_xt, level <-> coef_x0 x_0). Per t: chi-square of
-  sum r^2 / variance (exact), correlation of the coordinates of r. t = 1 is deterministic
-  (x_0 is known given x_1 and x_0): r = 0 and variance = 0 to float precision.
-* posterior_eps: eps = (x_t - sqrt(abar_t) x_0)/sqrt(1 - abar_t) (proved forward marginal);
-  r = x_{t-1} - coef_xt x_t - coef_eps eps; per t, pooled over x_0 (which decorrelates x_t and eps),
-  OLS of r on (1, x_t, eps): exact t tests that all three coefficients are 0. t = 1 deterministic.
-* elbo_bound: the schedule respaced to T' = 8 steps (if T > 10); reverse model p(x_T') = N(0, 1),
-  p(x_{t-1}|x_t) = N(a_t x_t, s_t^2) with a_t = 0.9 sqrt(alpha_t), s_t^2 = 1.5 beta_t, so that
-  -log p(x_0) = log(2 pi V_0)/2 + x_0^2/(2 V_0), V_{t-1} = a_t^2 V_t + s_t^2, V_T' = 1. Per x_0: z test
-  that the MC mean of L = log q(x_{1:T}|x_0) - log p(x_{0:T}) equals its Gaussian-moment closed form;
-  deterministic check closed form >= -log p(x_0) (margin reported); one-sided z test
-  (H0: E L >= -log p(x_0)).
-* elbo_decomposition: same model; pointwise on every sampled chain, log q(x_{1:T}|x_0)/p(x_{0:T}) =
-  log q(x_T|x_0)/p(x_T) + sum_{t>=2} log q(x_{t-1}|x_t,x_0)/p(x_{t-1}|x_t) - log p(x_0|x_1) with q(x_T|x_0),
-  q(x_{t-1}|x_t,x_0) from the proved forward_marginal and posterior slots (deterministic, 1e-9
-  relative); z tests that the MC mean of each term equals its closed-form KL (L_T, L_{t-1}, L_0);
-  deterministic check that the closed-form terms sum to elbo_bound's closed form.
-* eps_loss: x_{t-1} ~ q(x_{t-1}|x_0), x_t = sqrt(alpha_t) x_{t-1} + sqrt(beta_t) e, eps from x_t, x_0; models
-  eps_theta_k(x_t) = c_k x_t + b_k, mu_theta = coef_xt x_t + coef_eps eps_theta (proved posterior_eps
-  slots). With common random numbers, D_k = [log p_0 - log p_k](x_{t-1}|x_t) - weight (||eps - eps_k||^2 -
-  ||eps - eps_0||^2) has mean 0 iff L_{t-1}(theta) - weight E||eps - eps_theta||^2 is free of theta;
-  z test per (t, sigma choice, k), sigma_t^2 = beta_t and sigma_t^2 = posterior variance.
-* dsm: x ~ 0.3 N(-1, 0.7^2) + 0.7 N(1, 0.9^2), x~ = x + noise_std z, exact score of q_sigma (a mixture);
-  s_k(x~) = th0 + th1 x~ + th2 x~^2; per sample e_k = (s_k - score)^2 - (s_k - target)^2 (ESM minus DSM
-  integrand); z test that e_k - e_0 has mean 0 (C free of theta), per (noise_std, k).
-* tweedie: theta ~ that mixture (component k), x = theta + noise_std z; z tests of
-  E[(theta - x - coef d/dx log p(x)) g(x)] = 0, g in {1, x, x^2, tanh x}, per noise_std, with theta
-  Rao-Blackwellized to E[theta | x, k] = mu_k + sd_k^2 (x - mu_k)/(sd_k^2 + noise_std^2) (same moments).
-* score_eps: x_0 ~ the mixture (component k), x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps, p_t a mixture
-  with exact score s; the claim s = coef * eps_theta with eps_theta = E[eps|x_t] means
-  E[(eps - s(x_t)/coef) g(x_t)] = 0; eps is Rao-Blackwellized to E[eps | x_t, k] =
-  sqrt(1 - abar_t)(x_t - sqrt(abar_t) mu_k)/(abar_t sd_k^2 + 1 - abar_t) (Gaussian conditioning within a
-  component; same moment by the tower rule, far less noise at small t); z tests per (t, g).
+Designs (n = ``samples``, default :data:`DEFAULT_SAMPLES`; each design module's docstring has the detail):
+
+* forward_marginal: per t, OLS of r = x_t - mean_coef x_0 on (1, x_0) pooled over rows and coordinates:
+  exact F test (t follow-ups), chi-square test of the residual sum of squares (n - 2 df) against the
+  variance, within-x_0 correlation tests (covariance).
+* posterior: x_{t-1} | x_0 from the proved forward marginal, x_t by one transition step (so a cell at
+  t = T costs what t = 2 costs); per t >= 2 exact F test of r = x_{t-1} - coef_xt x_t - coef_x0 x_0 on
+  (1, x_t, x_0) with Rao-Blackwellised z follow-ups, chi-square of the residual variance, covariance
+  tests; t = 1 gates (a point mass).
+* posterior_eps: same data; per t >= 2 the Rao-Blackwellised normal equations of r on (1, x_t, eps)
+  (last step integrated out exactly), Hotelling/Wald test with z follow-ups; t = 1 gate.
+* elbo_bound / elbo_decomposition: linear-Gaussian reverse model on the schedule respaced to 8 steps;
+  z tests of MC means against closed forms, one-sided bound test reported with its margin, exact
+  chi-square of Var(x_0) under the reverse model; pointwise decomposition and closed-form sums are
+  gates. kl_terms MDEs are relative to max(|closed-form term|, 1 nat) (L_T is ~0 nats).
+* eps_loss: per (t, sigma choice) Hotelling over the linearly independent models' log-likelihood-ratio
+  moments (common random numbers).
+* dsm: per noise_std Hotelling over the models x~, 0.3 x~^2, 0.5 - x~ + 0.2 x~^2 (the constant model,
+  blind to a relative error of the target, is gone), antithetic pairs.
+* tweedie / score_eps: per noise_std / t Hotelling over g in {x, x^2, tanh} (g = 1 is blind: E[score] = 0).
 
 Test hook (for identities without slots): ``confirm(..., _hooks={...})`` passes keyword arguments to
 the internal check: ``elbo_bound`` takes ``closed_form(schedule, a, s2, x0) -> (expected L, -log p(x0))``,
@@ -82,8 +73,9 @@ from proofs.claims import _validate
 from proofs.numeric import slot_function
 
 from . import stats as S
-from .designs import dsm, elbo, eps_loss, forward_marginal, posterior, tweedie
-from .designs.base import ASYMPTOTIC, DEFAULT_SAMPLES, MIN_SAMPLES, MIN_SAMPLES_ASYMPTOTIC, STREAMS, MCVerdict, _Ctx
+from .designs import dsm, elbo, eps_loss, forward_marginal, paths, posterior, tweedie
+from .designs.base import (ASYMPTOTIC, DEFAULT_SAMPLES, MIN_SAMPLES_ASYMPTOTIC, STREAMS, MCVerdict, _Ctx,
+                           min_samples)
 from .kernel import make_generator
 from .schedules import Schedule
 
@@ -97,7 +89,10 @@ CHECKS = {
     "dsm": dsm._check_dsm,
     "tweedie": tweedie._check_tweedie,
     "score_eps": tweedie._check_score_eps,
+    **paths.CHECKS,  # the Gaussian paths (issue 12)
 }
+#: Identities whose slots are not in the schedule's symbols get their own numeric bridge.
+SLOT_FUNCTIONS = {i: paths.slot_function for i in paths.CHECKS}
 
 
 # ----- entry points ----------------------------------------------------------------------------
@@ -115,8 +110,9 @@ def _slot_functions(identity_id: str, claim) -> tuple[dict, dict]:
         raise ValueError(f"unknown slot(s) {unknown} for {identity_id!r}; slots: {', '.join(slots)}")
     for k, expr in claim.items():
         slots[k] = _validate(identity_id, k, expr)
-    proved = {k: slot_function(v) for k, v in proofs.IDENTITIES[identity_id].slots.items()}
-    return {k: slot_function(v) for k, v in slots.items()}, proved, {k: str(v) for k, v in claim.items()}
+    make = SLOT_FUNCTIONS.get(identity_id, slot_function)
+    proved = {k: make(v) for k, v in proofs.IDENTITIES[identity_id].slots.items()}
+    return {k: make(v) for k, v in slots.items()}, proved, {k: str(v) for k, v in claim.items()}
 
 
 def confirm(identity_id: str, schedule: Schedule | None = None, claim: dict | None = None, *, alpha: float = 1e-6,
@@ -135,7 +131,7 @@ def confirm(identity_id: str, schedule: Schedule | None = None, claim: dict | No
         raise ValueError(f"schedule must be a montecarlo.schedules.Schedule, got {type(schedule).__name__}")
     alpha = S._check_alpha(alpha)
     n = DEFAULT_SAMPLES[identity_id] if samples is None else samples
-    least = MIN_SAMPLES_ASYMPTOTIC if identity_id in ASYMPTOTIC else MIN_SAMPLES
+    least = min_samples(identity_id)
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < least:
         why = " (its z tests are asymptotic: fewer samples would break the stated false-alarm rate)" \
             if identity_id in ASYMPTOTIC else ""
@@ -145,11 +141,12 @@ def confirm(identity_id: str, schedule: Schedule | None = None, claim: dict | No
     make_generator(0, 0, device)  # validates the device (ValueError naming it)
     ctx = _Ctx(identity_id, schedule, alpha, int(n), int(seed), device, slots, STREAMS[identity_id], proved=proved)
     method = CHECKS[identity_id](ctx, **(_hooks or {}))
-    if not ctx.tests:
+    if not ctx.members and not ctx.gates:
         raise ValueError(f"{identity_id} has no test cell on {schedule!r} (eps_loss needs T >= 2)")
-    family = S.holm(ctx.tests, alpha, name=identity_id)
-    return MCVerdict(identity_id, family, ctx.tags, ctx.samples, time.perf_counter() - start,
-                     repr(schedule), claim_text, method, ctx.notes)
+    family = S.holm(ctx.tests, alpha, name=identity_id) if ctx.members else None
+    return MCVerdict(identity_id, family, ctx.members, ctx.gates, ctx.samples, time.perf_counter() - start,
+                     repr(schedule), claim_text, method, ctx.notes, slots=tuple(proofs.IDENTITIES[identity_id].slots),
+                     alpha=alpha)
 
 
 def confirm_all(schedule: Schedule | None = None, *, alpha: float = 1e-6, seed: int = 0,
@@ -159,4 +156,5 @@ def confirm_all(schedule: Schedule | None = None, *, alpha: float = 1e-6, seed: 
     return [confirm(i, schedule, alpha=alpha, seed=seed, device=device) for i in proofs.IDENTITIES]
 
 
-__all__ = ["confirm", "confirm_all", "MCVerdict", "DEFAULT_SAMPLES", "CHECKS", "ASYMPTOTIC", "MIN_SAMPLES_ASYMPTOTIC"]
+__all__ = ["confirm", "confirm_all", "MCVerdict", "DEFAULT_SAMPLES", "CHECKS", "ASYMPTOTIC", "MIN_SAMPLES_ASYMPTOTIC",
+           "min_samples"]

@@ -40,6 +40,7 @@ from numbers import Integral
 import numpy as np
 import torch
 
+from ._validate import non_negative_int, positive_int
 from .schedules import Schedule
 
 DTYPES = (torch.float32, torch.float64)
@@ -49,16 +50,14 @@ BLOCK = 32704  # elements per CPU elementwise op (511 * 64, below ATen's intra-o
 # ----- generators ------------------------------------------------------------------------
 def _stream_key(stream) -> tuple[int, ...]:
     key = (stream,) if isinstance(stream, Integral) else tuple(stream)
-    for part in key:
-        if isinstance(part, bool) or not isinstance(part, Integral) or part < 0:
-            raise ValueError(f"stream must be a non-negative integer or a tuple of them, got {stream!r}")
-    return tuple(int(p) for p in key)
+    try:
+        return tuple(non_negative_int(part, "stream") for part in key)
+    except ValueError:
+        raise ValueError(f"stream must be a non-negative integer or a tuple of them, got {stream!r}") from None
 
 
 def _check_seed(seed) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, Integral) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    return int(seed)
+    return non_negative_int(seed, "seed")
 
 
 def _check_device(device) -> torch.device:
@@ -107,10 +106,7 @@ def _check_dtype(dtype) -> torch.dtype:
     return dtype
 
 
-def _check_positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
+_check_positive_int = positive_int  # the old name (diffusion_proofs.bench imports it); new code: montecarlo._validate
 
 
 def _timestep(item, T: int) -> int:
@@ -217,7 +213,7 @@ def _check_workers(workers, device: torch.device, chunks: int) -> int:
     """Threads for the chunk loop: None -> min(torch.get_num_threads(), chunks) on CPU, 1 on CUDA."""
     if workers is None:
         return 1 if device.type == "cuda" else max(1, min(torch.get_num_threads(), chunks))
-    return min(_check_positive_int(workers, "workers"), chunks)
+    return min(positive_int(workers, "workers"), chunks)
 
 
 def forward_chain(schedule, x0, times, *, seed: int = 0, device="cpu", dtype=torch.float32,
@@ -238,7 +234,7 @@ def forward_chain(schedule, x0, times, *, seed: int = 0, device="cpu", dtype=tor
     x0_2d, shape = _check_x0(x0)
     x0_2d = x0_2d.contiguous()
     times = _check_times(times, schedule.T)
-    chunk_size, seed = _check_positive_int(chunk_size, "chunk_size"), _check_seed(seed)
+    chunk_size, seed = positive_int(chunk_size, "chunk_size"), _check_seed(seed)
     prefix = _stream_key(stream)
     n = x0_2d.shape[0]
     starts = list(range(0, n, chunk_size))

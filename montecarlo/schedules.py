@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._validate import positive_int
+
 
 def _as_float_array(values, name: str) -> np.ndarray:
     if hasattr(values, "detach"):  # torch tensor
@@ -187,11 +189,7 @@ class Schedule:
 
 
 def _check_T(T) -> int:
-    if isinstance(T, bool) or not isinstance(T, (int, np.integer)):
-        raise ValueError(f"T must be an integer number of steps, got {T!r}")
-    if T < 1:
-        raise ValueError(f"T must be at least 1, got T = {T}")
-    return int(T)
+    return positive_int(T, "T (the number of steps)")
 
 
 __all__ = ["Schedule"]

@@ -6,6 +6,12 @@ chi-square and F tests on Gaussian data; False for CLT / z tests), ``n`` and ``m
 detectable effect, i.e. the smallest effect (in ``units``) that the test detects with probability
 ``power = 0.99`` at this ``n`` and ``alpha``.
 
+Streamed and joint tests (issue 11): :class:`OLSAccumulator` (least squares from X'X, X'y, y'y),
+:func:`chi2_from_ss` (a residual sum of squares against a variance, exact), ``within_correlation_test``
+(correlation after removing group means, exact), ``hotelling_test`` (T^2 over correlated moments with
+their estimated covariance, F reference) and ``f_test.relative_mde`` / ``hotelling_test.relative_mde``
+(the MDE along one direction: a relative error of one claimed coefficient).
+
 Every test object also plans (the style of TensorFlow Probability's ``statistical_testing``):
 ``test.samples_needed(effect, alpha, power=0.99, ...)`` before sampling, ``test.mde(n, alpha,
 power=0.99, ...)`` after, and ``test.power(effect, n, alpha, ...)``; ``mde`` is the root in the
@@ -323,7 +329,7 @@ class OLSFit:
     s2: float
     n: int
     p: int
-    resid: np.ndarray
+    resid: np.ndarray | None = None
 
     @property
     def df(self) -> int:
@@ -358,6 +364,46 @@ def ols(y, X) -> OLSFit:
     xtx_inv = (rinv @ rinv.T) / np.outer(scale, scale)
     resid = y - X @ coef
     return OLSFit(coef, xtx_inv, float(resid @ resid) / (n - p), n, p, resid)
+
+
+class OLSAccumulator:
+    """Least squares from sufficient statistics, for designs too large to hold in memory:
+    ``add(y, X)`` chunk by chunk accumulates X'X, X'y, y'y and n; ``fit()`` gives the same
+    :class:`OLSFit` as :func:`ols` on the stacked data (``resid`` is None). The columns are scaled to
+    unit mean square before solving, and SSR = y'y - b'X'y is floored at 1e-13 y'y."""
+
+    def __init__(self, p: int):
+        self.p = int(p)
+        self.xtx = np.zeros((p, p))
+        self.xty = np.zeros(p)
+        self.yty = 0.0
+        self.n = 0
+
+    def add(self, y, X) -> None:
+        y = np.asarray(y, dtype=np.float64).ravel()
+        X = np.asarray(X, dtype=np.float64).reshape(y.size, self.p)
+        if not (np.all(np.isfinite(y)) and np.all(np.isfinite(X))):
+            raise ValueError("OLS data must be finite")
+        self.xtx += X.T @ X
+        self.xty += X.T @ y
+        self.yty += float(y @ y)
+        self.n += y.size
+
+    def fit(self) -> OLSFit:
+        n, p = self.n, self.p
+        if n <= p:
+            raise ValueError(f"OLS needs more rows than columns, got n = {n}, p = {p}")
+        d = np.sqrt(np.diag(self.xtx))
+        d[d == 0] = 1.0
+        a = self.xtx / np.outer(d, d)
+        w = np.linalg.eigvalsh(a)
+        if w.min() < 1e-12 * w.max():
+            raise ValueError("design matrix X is (nearly) rank deficient")
+        ainv = np.linalg.inv(a)
+        xtx_inv = ainv / np.outer(d, d)
+        coef = xtx_inv @ self.xty
+        ssr = max(self.yty - float(coef @ self.xty), 1e-13 * self.yty, 1e-300)
+        return OLSFit(coef, xtx_inv, ssr / (n - p), n, p, None)
 
 
 class TTestCoef(_Planned):
@@ -436,6 +482,20 @@ class FTest(_Planned):
                           "Cohen's f = sqrt(noncentrality / n)", "F",
                           {"q": q, "df": fit.df}, mde_at=lambda a: self.mde(n, a, q=q, p=p))
 
+    def relative_mde(self, fit: OLSFit, xtx, R, direction, level, power=POWER) -> float:
+        """Smallest delta such that the F test of R b = r rejects at ``level`` with probability ``power``
+        when b moves by delta * ``direction`` (e.g. the claimed coefficient times a unit vector):
+        noncentrality = delta^2 (R u)' [R (X'X)^{-1} R']^{-1} (R u) / sigma^2 with u = direction; inf if R u = 0."""
+        R = np.atleast_2d(np.asarray(R, dtype=np.float64))
+        u = R @ np.asarray(direction, dtype=np.float64)
+        if not np.any(u):
+            return float("inf")
+        lam1 = float(u @ np.linalg.solve(R @ np.linalg.inv(xtx) @ R.T, u)) / max(fit.s2, 1e-300)
+        if not (lam1 > 0 and math.isfinite(lam1)):
+            return float("inf")
+        f = self.mde(fit.n, level, power, q=R.shape[0], p=fit.p)
+        return f * math.sqrt(fit.n / lam1)
+
 
 # ----- correlation -----------------------------------------------------------------------------
 class CorrelationTest(_Planned):
@@ -474,6 +534,105 @@ class CorrelationTest(_Planned):
                           {"r": r, "df": n - 2}, mde_at=lambda a: self.mde(n, a))
 
 
+def chi2_from_ss(ss: float, df: int, sigma2, *, alpha, name="chi-square test of a variance",
+                 units="relative error of the variance") -> StatResult:
+    """Chi-square test of a Gaussian variance from a residual sum of squares with ``df`` degrees of
+    freedom (e.g. the SSR of an OLS fit, df = n - p): Q = ss / sigma2 ~ chi2_df exactly under H0.
+    Two-sided p = min(1, 2 min(F(Q), 1 - F(Q))); mde as :class:`Chi2TestVariance` with df."""
+    alpha = _check_alpha(alpha)
+    sigma2 = _positive(sigma2, "sigma2 (the claimed variance)")
+    df = int(df)
+    q = float(ss) / sigma2
+    p = min(1.0, 2 * min(stats.chi2.cdf(q, df), stats.chi2.sf(q, df)))
+    return StatResult(name, q, float(p), alpha, True, df, units, "chi2-variance",
+                      {"df": df, "variance_hat": float(ss) / df, "sigma2": sigma2, "ratio": float(ss) / df / sigma2},
+                      mde_at=lambda a: chi2_test_variance.mde(df, a, known_mean=True))
+
+
+class WithinCorrelationTest(CorrelationTest):
+    """Zero correlation of x and y after removing the mean of each of G groups (a partial correlation
+    on G group indicators): r from within-group sums of squares and products,
+    t = r sqrt(n - G - 1) / sqrt(1 - r^2) ~ t_{n-G-1} under H0, exact for Gaussian pairs. Takes the
+    sufficient statistics per group: count, sums, sums of squares and of products."""
+
+    def from_sums(self, count, sx, sy, sxx, syy, sxy, *, alpha, name="within-group correlation test") -> StatResult:
+        alpha = _check_alpha(alpha)
+        count, sx, sy = (np.asarray(v, dtype=np.float64) for v in (count, sx, sy))
+        cxx = float(np.sum(np.asarray(sxx) - sx * sx / count))
+        cyy = float(np.sum(np.asarray(syy) - sy * sy / count))
+        cxy = float(np.sum(np.asarray(sxy) - sx * sy / count))
+        n, g = int(count.sum()), int(count.size)
+        df = n - g - 1
+        if df < 2 or cxx <= 0 or cyy <= 0:
+            raise ValueError("within-group correlation test: too few rows or a constant sample")
+        r = max(-1.0, min(1.0, cxy / math.sqrt(cxx * cyy)))
+        t = r * math.sqrt(df / max(1.0 - r * r, 1e-300))
+        neff = df + 2
+        return StatResult(name, t, _p_from_t(t, df, "two-sided"), alpha, True, n, "correlation", "corr",
+                          {"r": r, "df": df, "groups": g}, mde_at=lambda a: self.mde(neff, a))
+
+
+class HotellingTest(_Planned):
+    """Hotelling's T^2 test that a vector mean is 0 (q correlated moments from common random numbers):
+    T^2 = n ybar' S^{-1} ybar, F = T^2 (n - q) / (q (n - 1)) ~ F_{q, n-q} under H0, exact for Gaussian
+    rows and asymptotically chi2_q / q otherwise (CLT; its calibration is measured, see the README).
+    Effect: Cohen's f = sqrt(lambda / n), lambda = n mu' Sigma^{-1} mu; ``relative_mde(direction)``
+    turns it into the size delta of a shift mu = delta * direction (e.g. the sensitivity of each moment
+    to a relative error of the claimed slot)."""
+
+    def power(self, effect, n, alpha, q=1):
+        df2 = n - q
+        if df2 < 1:
+            return 0.0
+        c = stats.f.isf(alpha, q, df2)
+        pw = stats.ncf.sf(c, q, df2, n * effect ** 2)
+        return pw if math.isfinite(pw) else 1.0
+
+    def _scale(self, n, **kw):
+        return 20.0 / math.sqrt(n)
+
+    def __call__(self, Y, *, alpha, name="Hotelling T^2 test of a mean vector") -> StatResult:
+        Y = np.asarray(Y, dtype=np.float64)
+        if Y.ndim == 1:
+            Y = Y[:, None]
+        if not np.all(np.isfinite(Y)):
+            raise ValueError("Hotelling test: samples must be finite")
+        return self.from_sums(Y.shape[0], Y.sum(axis=0), Y.T @ Y, alpha=alpha, name=name)
+
+    def from_sums(self, n, sy, syy, *, alpha, name="Hotelling T^2 test of a mean vector") -> StatResult:
+        """The same test from n, the sum of the rows and the sum of their outer products (streamed data)."""
+        alpha = _check_alpha(alpha)
+        sy = np.atleast_1d(np.asarray(sy, dtype=np.float64))
+        q = sy.size
+        n = int(n)
+        if n <= q + 1:
+            raise ValueError(f"Hotelling test needs more than q + 1 = {q + 1} rows, got {n}")
+        mean = sy / n
+        cov = (np.asarray(syy, dtype=np.float64).reshape(q, q) - n * np.outer(mean, mean)) / (n - 1)
+        try:
+            t2 = float(n * mean @ np.linalg.solve(cov, mean))
+        except np.linalg.LinAlgError:
+            raise ValueError("Hotelling test: the moments are linearly dependent") from None
+        F = t2 * (n - q) / (q * (n - 1))
+        p = float(stats.f.sf(F, q, n - q)) if math.isfinite(F) and F >= 0 else 0.0
+        res = StatResult(name, F, p, alpha, False, n, "Cohen's f = sqrt(noncentrality / n)", "hotelling",
+                         {"q": q, "T2": t2, "mean": [float(m) for m in mean]},
+                         mde_at=lambda a: self.mde(n, a, q=q))
+        res.cov = cov
+        return res
+
+    def relative_mde(self, result: StatResult, direction, level, power=POWER) -> float:
+        u = np.atleast_1d(np.asarray(direction, dtype=np.float64))
+        cov = result.cov
+        if not np.any(u) or not np.all(np.isfinite(u)):
+            return float("inf")
+        lam1 = float(u @ np.linalg.solve(cov, u))  # per-row noncentrality of a unit shift
+        if not (lam1 > 0 and math.isfinite(lam1)):
+            return float("inf")
+        f = self.mde(result.n, level, power, q=result.detail["q"])
+        return f / math.sqrt(lam1)
+
+
 # ----- deterministic sub-test ------------------------------------------------------------------
 def exact_check(name: str, ok: bool, statistic: float, *, alpha: float, tolerance: float, n: int = 0,
                 units: str = "absolute error", **detail) -> StatResult:
@@ -503,6 +662,11 @@ class HolmResult(_Decision):
     p_value: float
 
     @property
+    def p_min(self) -> float:
+        """The raw smallest sub-test p-value (the family p-value is min(1, m p_min))."""
+        return float(min(r.p_value for r in self.results))
+
+    @property
     def m(self) -> int:
         return len(self.results)
 
@@ -517,7 +681,7 @@ class HolmResult(_Decision):
 
     def to_dict(self) -> dict:
         return {"name": self.name, "alpha": self.alpha, "p_value": self.p_value, "rejected": self.rejected,
-                "exact": self.exact, "m": self.m,
+                "exact": self.exact, "m": self.m, "p_min": self.p_min,
                 "tests": [dict(r.to_dict(), adjusted_p=a) for r, a in zip(self.results, self.adjusted)]}
 
 
@@ -546,6 +710,9 @@ chi2_test_variance = Chi2TestVariance()
 t_test_coef = TTestCoef()
 f_test = FTest()
 correlation_test = CorrelationTest()
+within_correlation_test = WithinCorrelationTest()
+hotelling_test = HotellingTest()
 
 __all__ = ["StatResult", "HolmResult", "OLSFit", "ols", "z_test_mean", "t_test_mean", "chi2_test_variance",
-           "t_test_coef", "f_test", "correlation_test", "exact_check", "holm", "POWER"]
+           "t_test_coef", "f_test", "correlation_test", "exact_check", "holm", "POWER", "OLSAccumulator",
+           "chi2_from_ss", "within_correlation_test", "hotelling_test"]

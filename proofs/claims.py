@@ -1,9 +1,11 @@
 """Checking a user's answer (a *claim*) against the proved identities.
 
 ``check_claim("posterior", coef_x0=sqrt(abar[t-1])*beta[t]/(1-abar[t]))`` compares each given
-slot with the expression the proof established, using the derivation engine: PROVED (exactly
-equal under the domain of the symbols), or REFUTED with a counterexample point, the claimed and
-the proved values. Omitted slots take the proved value.
+slot with the expression the proof established, through the kernel: PROVED (exactly equal on the
+domain of the symbols; ``holds`` is True), REFUTED with a certified counterexample point, the
+claimed and the proved values (``holds`` is False), or UNDECIDED (``holds`` is None: neither, for
+example when the time budget ran out; never counted as holding). Omitted slots take the proved
+value.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from dataclasses import dataclass, field
 import sympy as sp
 
 from .engine import StepResult, Verdict, compare
+from .engine.results import point_text
 from .registry import IDENTITIES
 from .symbols import PUBLIC, SEQUENCE_NAMES, family, t
 
@@ -26,16 +29,18 @@ class SlotResult:
     counterexample: dict | None
     claimed_value: float | None
     proved_value: float | None
+    domain: str | None = None
+    method: str = ""
 
 
 @dataclass
 class ClaimVerdict:
-    """``holds`` is True when every given slot equals the proved value (exactly, or, with
-    ``verdict`` NUMERIC, at random points only); otherwise ``counterexample`` is a point of the
-    domain (symbol name -> value) where the first failing slot differs."""
+    """``holds`` is True only when every given slot is PROVED equal to the proved value, False when
+    one is REFUTED (``counterexample`` is then a point of the domain, symbol name -> value, where
+    the first failing slot differs), and None when the kernel could not decide (UNDECIDED)."""
 
     identity: str
-    holds: bool
+    holds: bool | None
     verdict: Verdict
     counterexample: dict | None
     detail: str
@@ -47,6 +52,7 @@ class ClaimVerdict:
             "identity": self.identity,
             "holds": self.holds,
             "verdict": self.verdict.value,
+            "domain": [s.domain for s in self.slots if s.domain],
             "counterexample": self.counterexample,
             "detail": self.detail,
             "seconds": round(self.seconds, 4),
@@ -72,6 +78,9 @@ def _validate(identity_id: str, slot: str, value) -> sp.Expr:
     if value.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
         raise ClaimError(f"slot {slot!r} of {identity_id!r} is not finite: {value}")
     allowed = {s for s in PUBLIC.values() if isinstance(s, sp.Symbol)}
+    from . import paths  # the Gaussian-path identities speak in their own symbols (a_t, s_t, ...)
+    if any(i.id == identity_id for i in paths.IDENTITIES):
+        allowed |= {s for s in paths.SYMBOLS.values() if isinstance(s, sp.Symbol)}
     for item in value.atoms(sp.Indexed):
         if family(item) not in SEQUENCE_NAMES:
             raise ClaimError(f"slot {slot!r}: unknown sequence {item.base} in {value}; known: alpha, beta, abar, sigma")
@@ -87,8 +96,10 @@ def _validate(identity_id: str, slot: str, value) -> sp.Expr:
     return value
 
 
-def check_claim(identity_id: str, **slots) -> ClaimVerdict:
-    """Check a user's answer to one identity, slot by slot, against the proof."""
+def check_claim(identity_id: str, *, budget: float | None = None, **slots) -> ClaimVerdict:
+    """Check a user's answer to one identity, slot by slot, against the proof. ``budget``: seconds
+    per slot (default :data:`proofs.engine.kernel.DEFAULT_BUDGET`); when it runs out the slot is
+    UNDECIDED ("budget exhausted")."""
     start = time.perf_counter()
     if identity_id not in IDENTITIES:
         raise ClaimError(f"unknown identity {identity_id!r}; known: {', '.join(IDENTITIES)}")
@@ -101,19 +112,27 @@ def check_claim(identity_id: str, **slots) -> ClaimVerdict:
     results: list[SlotResult] = []
     for name, proved in identity.slots.items():
         claimed = _validate(identity_id, name, slots[name]) if name in slots else proved
-        r: StepResult = compare(claimed, proved, f"{identity_id}.{name}")
-        results.append(SlotResult(name, claimed, proved, r.verdict, r.counterexample, r.lhs_value, r.rhs_value))
+        r: StepResult = compare(claimed, proved, f"{identity_id}.{name}", budget=budget)
+        results.append(SlotResult(name, claimed, proved, r.verdict, r.counterexample, r.lhs_value, r.rhs_value,
+                                  r.domain, r.method))
     failing = next((r for r in results if r.verdict is Verdict.REFUTED), None)
     verdict = Verdict.worst(r.verdict for r in results)
     if failing is not None:
         def val(v):
             return f"{v:.6g}" if v is not None else "(not a real number)"
-        where = f" at {failing.counterexample}" if failing.counterexample else " (no point of the domain where both are real)"
+        where = f" at {point_text(failing.counterexample)}" if failing.counterexample else " (no point of the domain where both are real)"
         detail = (f"{identity_id}.{failing.slot} is wrong: claimed {failing.claimed} = {val(failing.claimed_value)} "
                   f"but the proof gives {failing.proved} = {val(failing.proved_value)}{where}")
         return ClaimVerdict(identity_id, False, verdict, failing.counterexample, detail, results,
                             time.perf_counter() - start)
     given = ", ".join(slots) or "no slots (the proved values)"
-    how = "exactly (symbolic proof)" if verdict is Verdict.PROVED else "NUMERICALLY ONLY at random 50-digit points (not proved)"
-    return ClaimVerdict(identity_id, True, verdict, None, f"{identity_id}: {given} agree with the proof {how}",
+    if verdict is not Verdict.PROVED:
+        open_ = next(r for r in results if r.verdict is not Verdict.PROVED)
+        return ClaimVerdict(identity_id, None, verdict, None,
+                            f"{identity_id}.{open_.slot}: UNDECIDED, neither proved nor refuted: {open_.method}",
+                            results, time.perf_counter() - start)
+    domains = "; ".join(f"{r.slot}: {r.domain}" for r in results if r.domain)
+    where = f" (on the narrowed domain: {domains})" if domains else ""
+    return ClaimVerdict(identity_id, True, verdict, None,
+                        f"{identity_id}: {given} agree with the proof exactly (symbolic proof){where}",
                         results, time.perf_counter() - start)

@@ -59,11 +59,12 @@ def cross_term_proof() -> Derivation:
               given={qc: J / p_data(x)}),
          Step(_I2(_d(J) * s_), "p(x) does not depend on x~"),
          Step(_I1(_d(sp.Integral(J, (x, -INF, INF))) * s_),
-              "Fubini and differentiation under the integral sign (Gaussian q_sigma)"),
+              "Fubini and differentiation under the integral sign (Gaussian q_sigma)", hypotheses=("leibniz",)),
          Step(_I1(_d(qm) * s_), "int q_sigma(x~, x) dx = q_sigma(x~)",
               given={sp.Integral(J, (x, -INF, INF)): qm}),
          Step(_I1(qm * _d(sp.log(qm)) * s_), "grad q = q grad log q")],
-        assumptions="p a density; q_sigma Gaussian, so every integrand is absolutely integrable for polynomial-growth s")
+        assumptions="p a density; q_sigma Gaussian, so every integrand is absolutely integrable for polynomial-growth s",
+        hypotheses=("fubini",))
 
 
 def constant_proof() -> Derivation:
@@ -82,7 +83,9 @@ def constant_proof() -> Derivation:
               "expand the squares; linearity"),
          Step(-2 * (_I1(qm * _d(sp.log(qm)) * s_) - _I2(J * _d(sp.log(qc)) * s_)) + g_marg - g_cond,
               "E_{p q}[s(x~)^2] = E_{q(x~)}[s(x~)^2]: the x~-marginal of q(x~, x) is q(x~)", given=marginal_s2),
-         Step(g_marg - g_cond, "the cross terms are equal (derivation above)", given=cross)])
+         Step(g_marg - g_cond, "the cross terms are equal (derivation above)", given=cross)],
+        assumptions="every integrand absolutely integrable (Gaussian q_sigma, polynomial-growth s)",
+        hypotheses=("fubini",))
 
 
 def proof() -> list[Derivation]:
@@ -137,7 +140,9 @@ def instances():
 
 IDENTITIES = [
     Identity(id="dsm", problem="P3", slots=SLOTS,
-             statement="E_q||s - grad log q_sigma||^2 = E_{p q_sigma(x~|x)}||s - grad log q_sigma(x~|x)||^2 + C",
-             latex=r"\mathbb E_{q_\sigma(\tilde x)}\|s-\nabla\log q_\sigma(\tilde x)\|^2=\mathbb E\|s-\nabla_{\tilde x}\log q_\sigma(\tilde x\mid x)\|^2+C",
+             statement="E_q||s - grad log q_sigma||^2 = E_{p q_sigma(x~|x)}||s - grad log q_sigma(x~|x)||^2 + C, "
+                       "grad_x~ log q_sigma(x~|x) = <<target>>",
+             latex=r"\mathbb E_{q_\sigma(\tilde x)}\|s-\nabla\log q_\sigma(\tilde x)\|^2"
+                   r"=\mathbb E_{p(x)q_\sigma(\tilde x\mid x)}\big\|s-<<target>>\big\|^2+C",
              proof=proof, instances=instances, doc=__doc__),
 ]

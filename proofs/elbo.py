@@ -14,6 +14,7 @@ import sympy as sp
 from .engine import Derivation, Expectation, GaussianExpectation, Induction, InstanceCheck, Step
 from .gaussian import log_normal_pdf
 from .identity import Identity
+from .symbols import x_0
 
 
 # ----- the bound -------------------------------------------------------------------------------
@@ -73,26 +74,24 @@ def decomposition_induction() -> Induction:
 
 
 # ----- closed-form instances: a T = 2 linear-Gaussian chain ---------------------------------------
-_x0, _x1, _x2 = sp.symbols("x_0 x_1 x_2", real=True)
+_x1, _x2 = sp.symbols("x_1 x_2", real=True)  # the chain x_0 -> x_1 -> x_2 (x_0 shared)
 _A = [sp.Rational(9, 10), sp.Rational(3, 5)]             # alpha_1, alpha_2
 _REV = [(sp.Rational(4, 5), sp.Rational(1, 5)),          # p(x_0|x_1) = N(a x_1, s2)
         (sp.Rational(1, 2), sp.Rational(1, 2))]          # p(x_1|x_2) = N(a x_2, s2)
 _X0 = sp.Rational(1, 2)
 
 
-
-
 def _e_forward(f):
     """E over x_1 ~ q(.|x_0), x_2 ~ q(.|x_1) of a polynomial f(x_1, x_2), exactly, at x_0 = 1/2."""
     inner = GaussianExpectation(f, _x2, sp.sqrt(_A[1]) * _x1, 1 - _A[1]).evaluate()
-    return GaussianExpectation(inner, _x1, sp.sqrt(_A[0]) * _X0, 1 - _A[0]).evaluate().subs(_x0, _X0)
+    return GaussianExpectation(inner, _x1, sp.sqrt(_A[0]) * _X0, 1 - _A[0]).evaluate().subs(x_0, _X0)
 
 
 def _chain_terms():
     (a0, s0), (a1, s1) = _REV
-    log_q12 = log_normal_pdf(_x1, sp.sqrt(_A[0]) * _x0, 1 - _A[0]) + log_normal_pdf(_x2, sp.sqrt(_A[1]) * _x1, 1 - _A[1])
-    log_p012 = log_normal_pdf(_x2, 0, 1) + log_normal_pdf(_x1, a1 * _x2, s1) + log_normal_pdf(_x0, a0 * _x1, s0)
-    return log_q12.subs(_x0, _X0), log_p012.subs(_x0, _X0)
+    log_q12 = log_normal_pdf(_x1, sp.sqrt(_A[0]) * x_0, 1 - _A[0]) + log_normal_pdf(_x2, sp.sqrt(_A[1]) * _x1, 1 - _A[1])
+    log_p012 = log_normal_pdf(_x2, 0, 1) + log_normal_pdf(_x1, a1 * _x2, s1) + log_normal_pdf(x_0, a0 * _x1, s0)
+    return log_q12.subs(x_0, _X0), log_p012.subs(x_0, _X0)
 
 
 def bound_instance():

@@ -17,22 +17,16 @@ from .engine import Derivation, GaussianExpectation, InstanceCheck, Step
 from .gaussian import log_normal_pdf
 from .identity import Identity
 from .posterior import SLOTS_EPS as POSTERIOR_EPS
-from .symbols import abar, alpha, beta, sigma, t
+from .symbols import abar, alpha, beta, eps, eps_theta, sigma, t, x_prev, x_t
 
 SLOTS = {
     "weight": beta[t] ** 2 / (2 * sigma[t] ** 2 * alpha[t] * (1 - abar[t])),
 }
 
 
-x_prev = sp.Symbol("x_{t-1}", real=True)
-xt = sp.Symbol("x_t", real=True)
-eps = sp.Symbol("epsilon", real=True)
-eps_theta = sp.Symbol("epsilon_theta", real=True)
 mu_q = sp.Symbol("mu_tilde", real=True)
 mu_p = sp.Symbol("mu_theta", real=True)
 post_var = sp.Symbol("beta_tilde", positive=True)
-
-
 
 
 def constant_term():
@@ -42,7 +36,7 @@ def constant_term():
 
 def proof() -> Derivation:
     """Per coordinate (isotropic covariances: the d-dimensional KL is the sum over coordinates)."""
-    mean_eps = POSTERIOR_EPS["coef_xt"] * xt + POSTERIOR_EPS["coef_eps"] * eps
+    mean_eps = POSTERIOR_EPS["coef_xt"] * x_t + POSTERIOR_EPS["coef_eps"] * eps
     means = {mu_q: mean_eps, mu_p: mean_eps.subs(eps, eps_theta)}
     return Derivation(
         "L_{t-1} = weight E||eps - eps_theta||^2 + C",
@@ -65,8 +59,8 @@ def instance() -> tuple[sp.Expr, sp.Expr]:
     a, abp, s2 = sp.Rational(4, 5), sp.Rational(3, 5), sp.Rational(1, 5)
     ab = a * abp
     v = (1 - abp) * (1 - a) / (1 - ab)
-    m_q = (xt - (1 - a) / sp.sqrt(1 - ab) * eps) / sp.sqrt(a)
-    m_p = (xt - (1 - a) / sp.sqrt(1 - ab) * eps_theta) / sp.sqrt(a)
+    m_q = (x_t - (1 - a) / sp.sqrt(1 - ab) * eps) / sp.sqrt(a)
+    m_p = (x_t - (1 - a) / sp.sqrt(1 - ab) * eps_theta) / sp.sqrt(a)
     kl = sp.log(sp.sqrt(s2) / sp.sqrt(v)) + (v + (m_q - m_p) ** 2) / (2 * s2) - sp.Rational(1, 2)
     weight = (1 - a) ** 2 / (2 * s2 * a * (1 - ab))
     return sp.expand(kl), sp.expand(weight * (eps - eps_theta) ** 2 + v / (2 * s2) - sp.Rational(1, 2) + sp.log(s2 / v) / 2)
@@ -74,8 +68,8 @@ def instance() -> tuple[sp.Expr, sp.Expr]:
 
 IDENTITIES = [
     Identity(id="eps_loss", problem="P2.4", slots=SLOTS,
-             statement="L_{t-1} = beta_t^2/(2 sigma_t^2 alpha_t (1 - abar_t)) E||eps - eps_theta||^2 + C",
-             latex=r"L_{t-1}=\frac{\beta_t^2}{2\sigma_t^2\alpha_t(1-\bar\alpha_t)}\mathbb E\|\epsilon-\epsilon_\theta\|^2+C",
+             statement="L_{t-1} = <<weight>>*E||eps - eps_theta||^2 + C",
+             latex=r"L_{t-1}=<<weight>>\,\mathbb E\|\epsilon-\epsilon_\theta\|^2+C",
              proof=lambda: [proof()],
              instances=lambda: [InstanceCheck("alpha_t = 4/5, abar_{t-1} = 3/5, sigma_t^2 = beta_t: Gaussian KL in closed form", instance)],
              doc=__doc__),

@@ -14,7 +14,7 @@ import sympy as sp
 from .engine import Derivation, Induction, InstanceCheck, Step
 
 from .identity import Identity
-from .symbols import abar, alpha, beta, t
+from .symbols import abar, alpha, beta, t, x_0
 
 SLOTS = {
     "mean_coef": sp.sqrt(abar[t]),
@@ -22,11 +22,10 @@ SLOTS = {
 }
 
 
-x0 = sp.Symbol("x_0", real=True)
 s_ = sp.Symbol("s", real=True)  # the argument of the moment generating function
 
 #: The one-step transition x_t = sqrt(alpha_t) x_{t-1} + sqrt(beta_t) eps_t, as MGF of x_t | x_0.
-marginal_mgf = sp.exp(s_ * SLOTS["mean_coef"] * x0 + SLOTS["variance"] * s_**2 / 2)
+marginal_mgf = sp.exp(s_ * SLOTS["mean_coef"] * x_0 + SLOTS["variance"] * s_**2 / 2)
 
 
 def mean_induction() -> Induction:
@@ -55,12 +54,11 @@ def mgf_induction() -> Induction:
     """Gaussianity by moment generating functions, as in the seed: if x_{t-1}|x_0 has MGF
     M(s) then x_t = sqrt(alpha_t) x_{t-1} + sqrt(beta_t) eps_t (eps_t independent) has MGF
     M(sqrt(alpha_t) s) exp(beta_t s^2 / 2)."""
-    prev_mgf = marginal_mgf.subs(t, t - 1)
     return Induction(
         "x_t | x_0 is Gaussian (MGF)", t, closed=marginal_mgf,
         recurrence=lambda prev, n: prev.subs(s_, sp.sqrt(alpha[n]) * s_) * sp.exp(beta[n] * s_**2 / 2),
-        initial=sp.exp(s_ * sp.sqrt(alpha[1]) * x0) * sp.exp(beta[1] * s_**2 / 2),
-        step_steps=[Step(sp.exp(s_ * sp.sqrt(alpha[t]) * sp.sqrt(abar[t - 1]) * x0
+        initial=sp.exp(s_ * sp.sqrt(alpha[1]) * x_0) * sp.exp(beta[1] * s_**2 / 2),
+        step_steps=[Step(sp.exp(s_ * sp.sqrt(alpha[t]) * sp.sqrt(abar[t - 1]) * x_0
                                 + (alpha[t] * (1 - abar[t - 1]) + beta[t]) * s_**2 / 2),
                          "product of exponentials", given={})],
         options={"log_domain": True})
@@ -71,7 +69,7 @@ def standardised_noise() -> Derivation:
     c = sp.sqrt(1 - abar[t])
     return Derivation(
         "eps = (x_t - sqrt(abar_t) x_0)/sqrt(1 - abar_t) ~ N(0, I)",
-        [Step(sp.exp(-s_ * sp.sqrt(abar[t]) * x0 / c) * marginal_mgf.subs(s_, s_ / c),
+        [Step(sp.exp(-s_ * sp.sqrt(abar[t]) * x_0 / c) * marginal_mgf.subs(s_, s_ / c),
               "M_eps(s) = exp(-s sqrt(abar_t) x_0 / c) M_{x_t|x_0}(s / c), c = sqrt(1 - abar_t)"),
          Step(sp.exp(s_**2 / 2), "the MGF of N(0, 1)")],
         log_domain=True)
@@ -103,7 +101,7 @@ def instances() -> list[InstanceCheck]:
 
 IDENTITIES = [
     Identity(id="forward_marginal", problem="P2.1", slots=SLOTS,
-             statement="x_t | x_0 ~ N(sqrt(abar_t) x_0, (1 - abar_t) I) for every t >= 1",
-             latex=r"x_t = \sqrt{\bar\alpha_t}\,x_0 + \sqrt{1-\bar\alpha_t}\,\epsilon,\ \epsilon\sim\mathcal N(0,I)",
+             statement="x_t | x_0 ~ N(<<mean_coef>>*x_0, <<variance>>*I) for every t >= 1",
+             latex=r"q(x_t\mid x_0)=\mathcal N\big(<<mean_coef>>\,x_0,\ <<variance>>\,I\big)\ \text{for every } t\ge1",
              proof=proof, instances=instances, doc=__doc__),
 ]

@@ -12,6 +12,11 @@ Meaning (known to every checker in this package):
   p(x | theta) = N(theta, sigma^2).
 * ``x``, ``x_tilde``: real variables (data point and its noisy version in Problem 3; the
   observation in Problem 4's lemma).
+* ``x_0``, ``x_t``, ``x_prev`` (printed ``x_{t-1}``), ``eps`` (printed ``epsilon``), ``eps_theta``
+  (printed ``epsilon_theta``): the scalar stand-ins of the vectors of Problems 2 and 4 (isotropic
+  Gaussians factor over coordinates, so one coordinate decides the identities). Every proof and the
+  errata use these objects; SymPy compares symbols by name and assumptions, so a second spelling
+  would be a different variable.
 """
 from __future__ import annotations
 
@@ -25,6 +30,11 @@ sigma = sp.IndexedBase("sigma", positive=True)
 noise_std = sp.Symbol("noise_std", positive=True)
 x = sp.Symbol("x", real=True)
 x_tilde = sp.Symbol("x_tilde", real=True)
+x_0 = sp.Symbol("x_0", real=True)
+x_t = sp.Symbol("x_t", real=True)
+x_prev = sp.Symbol("x_{t-1}", real=True)
+eps = sp.Symbol("epsilon", real=True)
+eps_theta = sp.Symbol("epsilon_theta", real=True)
 
 #: Names a user may write in a claim, mapped to the objects above.
 PUBLIC = {
@@ -52,5 +62,5 @@ def family(item) -> str | None:
         return str(item.base.label)
     return None
 
-__all__ = ["t", "alpha", "beta", "abar", "sigma", "noise_std", "x", "x_tilde", "PUBLIC", "SEQUENCES",
-           "SEQUENCE_NAMES", "family"]
+__all__ = ["t", "alpha", "beta", "abar", "sigma", "noise_std", "x", "x_tilde", "x_0", "x_t", "x_prev", "eps",
+           "eps_theta", "PUBLIC", "SEQUENCES", "SEQUENCE_NAMES", "family"]

@@ -12,7 +12,7 @@ from .engine import Derivation, InstanceCheck, Step
 
 from .gaussian import normal_pdf
 from .identity import Identity
-from .symbols import abar, noise_std, t, x
+from .symbols import abar, eps_theta, noise_std, t, x, x_t
 
 SLOTS = {
     "coef": noise_std ** 2,
@@ -26,13 +26,9 @@ SLOTS_SCORE = {
 theta = sp.Symbol("theta", real=True)
 prior = sp.Function("p_prior")          # p(theta): any prior density
 marginal = sp.Function("p")             # p(x) = int N(x; theta, sigma^2) p(theta) dtheta
-x_t = sp.Symbol("x_t", real=True)
 score_t = sp.Symbol("score_t", real=True)         # grad log p_t(x_t) at the point x_t
 cond_mean_x0 = sp.Symbol("E_sqrt_abar_x0", real=True)  # E[sqrt(abar_t) x_0 | x_t]
-eps_theta = sp.Symbol("eps_theta", real=True)
 INF = sp.oo
-
-
 
 
 def _likelihood():
@@ -57,7 +53,8 @@ def tweedie_proof() -> Derivation:
          Step(x + noise_std ** 2 * sp.Derivative(sp.log(p_x), x), "p'/p = (log p)'"),
          Step(x + SLOTS["coef"] * sp.Derivative(sp.log(marginal(x)), x),
               "p(x) is the marginal of x", given={p_x: marginal(x)})],
-        assumptions="sigma > 0; p(theta) a density with int |theta| N p < oo (differentiation under the integral)")
+        assumptions="sigma > 0; p(theta) a density with int |theta| N p < oo (differentiation under the integral)",
+        hypotheses=("leibniz", "fubini"))
 
 
 def score_eps_proof() -> list[Derivation]:
@@ -137,11 +134,11 @@ def score_eps_instances():
 
 IDENTITIES = [
     Identity(id="tweedie", problem="P4 lemma", slots=SLOTS,
-             statement="E[theta|x] = x + sigma^2 d/dx log p(x)",
-             latex=r"\mathbb E[\theta\mid x]=x+\sigma^2\frac{d}{dx}\log p(x)",
+             statement="E[theta|x] = x + <<coef>>*d/dx log p(x)",
+             latex=r"\mathbb E[\theta\mid x]=x+<<coef>>\,\frac{d}{dx}\log p(x)",
              proof=lambda: [tweedie_proof()], instances=tweedie_instances, doc=__doc__),
     Identity(id="score_eps", problem="P4", slots=SLOTS_SCORE,
-             statement="E[eps|x_t] = -sqrt(1 - abar_t) grad log p_t(x_t), so s_theta = -eps_theta/sqrt(1 - abar_t)",
-             latex=r"s_\theta(x_t,t)=-\frac{\epsilon_\theta(x_t,t)}{\sqrt{1-\bar\alpha_t}}",
+             statement="s_theta(x_t, t) = <<coef>>*eps_theta(x_t, t), since E[eps|x_t] = -sqrt(1 - abar_t) grad log p_t(x_t)",
+             latex=r"s_\theta(x_t,t)=<<coef>>\,\epsilon_\theta(x_t,t)",
              proof=score_eps_proof, instances=score_eps_instances, doc=__doc__),
 ]

@@ -16,7 +16,7 @@ plugin costs nothing in test sessions that do not use it.
         assert_proved(Derivation("telescoping", [Step(...), Step(..., "reason"), ...]))
         assert_proved(proofs.IDENTITIES["posterior"])   # an Identity, or an Induction, works too
 
-It passes only when every step is PROVED (NUMERIC is not a proof); otherwise the AssertionError
+It passes only when every step is PROVED (UNDECIDED is not a proof); otherwise the AssertionError
 names each failing step, its reason, its verdict and the counterexample with both sides' values.
 """
 from __future__ import annotations
@@ -65,7 +65,7 @@ def _proof_failures(obj) -> tuple[list, list[str]]:
             failures.append(f"'{d.title}': no steps (nothing is proved)")
         for st in d.steps:
             if st.verdict.value != "PROVED":
-                where = (f" at {st.counterexample}: lhs = {st.lhs_value}, rhs = {st.rhs_value}"
+                where = (f" at {_point_text(st.counterexample)}: lhs = {st.lhs_value}, rhs = {st.rhs_value}"
                          if st.counterexample else "")
                 failures.append(f"'{d.title}' step {st.index} ({st.reason}): {st.verdict.value}, {st.method}{where}")
     for i in instances:
@@ -86,3 +86,9 @@ def assert_proved():
         return results
 
     return _assert_proved
+
+
+def _point_text(point) -> str:
+    from proofs.engine.results import point_text
+
+    return point_text(point)

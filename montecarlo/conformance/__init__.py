@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from .adapters import SchedulerProtocol, StepCall, adapt
 from .checker import ConformanceReport, Finding, SpecError, check_scheduler, resolve_spec
+from .classify import Classification, classify
 from .health import ScheduleHealth, as_schedule, lin_et_al_figure, schedule_health
 
 __all__ = ["check_scheduler", "ConformanceReport", "Finding", "SpecError", "resolve_spec", "SchedulerProtocol",
-           "StepCall", "adapt", "ScheduleHealth", "as_schedule", "lin_et_al_figure", "schedule_health"]
+           "StepCall", "adapt", "Classification", "classify", "ScheduleHealth", "as_schedule", "lin_et_al_figure", "schedule_health"]

@@ -176,9 +176,9 @@ def _prediction_type(obj, name: str) -> str:
 def adapt(obj, *, num_inference_steps: int | None = None, spacings=None) -> Adapter:
     """Build the :class:`Adapter` for ``obj``: diffusers DDPMScheduler / DDIMScheduler (and their
     subclasses) by type, otherwise anything that satisfies :class:`SchedulerProtocol`."""
-    if _is_diffusers(obj, "DDIMScheduler"):
+    if _is_diffusers(obj, "DDIMScheduler") or _is_diffusers(obj, "DDIMParallelScheduler"):  # same step(), eta
         return _adapt_ddim(obj, num_inference_steps, spacings)
-    if _is_diffusers(obj, "DDPMScheduler"):
+    if _is_diffusers(obj, "DDPMScheduler") or _is_diffusers(obj, "DDPMParallelScheduler"):
         return _adapt_ddpm(obj, num_inference_steps, spacings)
     return _adapt_protocol(obj, num_inference_steps)
 

@@ -88,6 +88,7 @@ class Finding:
     message: str
     severity: str = "fail"
     grid: str = ""
+    sigma: float | None = None  # noise level (data-scaled sigma = s/a, or tau for flow matching) where it shows
 
     @property
     def k(self) -> int | None:
@@ -96,7 +97,8 @@ class Finding:
     def to_dict(self) -> dict:
         out = {"identity": self.identity, "check": self.check, "t": self.t, "k": self.k, "grid": self.grid,
                "severity": self.severity, "expected": self.expected, "observed": self.observed,
-               "rel_error": self.rel_error, "tolerance": self.tolerance, "message": self.message}
+               "rel_error": self.rel_error, "tolerance": self.tolerance, "message": self.message,
+               "sigma": self.sigma}
         return {key: (str(v) if isinstance(v, float) and not math.isfinite(v) else v) for key, v in out.items()}
 
 
@@ -117,10 +119,21 @@ class ConformanceReport:
     grids: list = field(default_factory=list)
     tolerance: str = ("deterministic: |obs - exp| <= 8 [(u_p + u_s kappa)|exp| + output rounding]; "
                       "noise not reproducible from the generator: two-sided chi-square, exact for Gaussian noise, Holm")
+    kind: str = "posterior"          # montecarlo.conformance.classify: posterior / ode / sde / unsupported
+    order: float | None = None       # measured convergence order (deterministic solvers), else None
+    reason: str = ""                 # why a scheduler is UNSUPPORTED
+    solver: dict = field(default_factory=dict)  # ODE/SDE details: errors per step count, reference, MC design
+
+    @property
+    def status(self) -> str:
+        """"PASS", "FAIL" (named findings) or "UNSUPPORTED" (``reason`` says why)."""
+        if self.kind == "unsupported":
+            return "UNSUPPORTED"
+        return "FAIL" if self.failures else "PASS"
 
     @property
     def passed(self) -> bool:
-        return not self.failures
+        return self.status == "PASS"
 
     @property
     def failures(self) -> list:
@@ -142,10 +155,16 @@ class ConformanceReport:
                 "variance_type": self.variance_type, "passed": self.passed, "alpha": self.alpha, "seed": self.seed,
                 "comparisons": self.comparisons, "stat_tests": self.stat_tests, "noise_mode": self.noise_mode,
                 "mde_noise_std_ratio": self.mde_noise_std_ratio, "grids": self.grids, "tolerance": self.tolerance,
-                "findings": [f.to_dict() for f in self.findings]}
+                "status": self.status, "kind": self.kind, "order": self.order, "reason": self.reason,
+                "solver": _jsonable(self.solver), "findings": [f.to_dict() for f in self.findings]}
 
     def summary(self) -> str:
-        status = "PASS" if self.passed else "FAIL"
+        status = self.status
+        if status == "UNSUPPORTED":
+            return f"UNSUPPORTED: {self.scheduler}: {self.reason}"
+        if self.kind != "posterior" or self.solver.get("frame"):
+            from .solvers import summary_line
+            return summary_line(self)
         text = (f"{status}: {self.scheduler} (T={self.T}, {self.prediction_type}, {self.variance_type}, "
                 f"probed in {self.dtype}): {self.comparisons} comparisons, {len(self.failures)} failures, "
                 f"{len(self.notes)} notes; noise scale: {self.noise_mode}")
@@ -153,6 +172,8 @@ class ConformanceReport:
             lo, hi = self.mde_noise_std_ratio
             text += (f" ({self.stat_tests} chi-square tests, family-wise alpha={self.alpha:g}, exact; "
                      f"detects std ratio < {lo:.3f} or > {hi:.3f} at power 0.99)")
+        if self.order is not None:
+            text += f"; PF-ODE (eta=0) measured order {self.order:.2f}"
         return text
 
     def format_table(self, limit: int | None = 40) -> str:
@@ -163,6 +184,8 @@ class ConformanceReport:
                          f"{'rel.err':>9} {'more':>5}  grid / message")
         for f, count in groups[:limit]:
             t = "-" if f.t is None else str(f.t)
+            if f.t is None and f.sigma is not None:  # solver findings are located by sigma
+                t = f"s={f.sigma:.3g}"
             k = "-" if f.k is None else str(f.k)
             grid = f"[{f.grid}] " if f.grid else ""
             more = f"+{count - 1}" if count > 1 else ""
@@ -181,10 +204,21 @@ class ConformanceReport:
         lines = [self.summary()]
         for f, n in fails[:limit]:
             more = f" (and {n - 1} more t)" if n > 1 else ""
-            lines.append(f"  - {f.identity} / {f.check} at t={f.t} (k={f.k}) [{f.grid}]: {f.message}{more}")
+            where = f"t={f.t} (k={f.k})" if f.t is not None or f.sigma is None else f"sigma={f.sigma:.4g}"
+            lines.append(f"  - {f.identity} / {f.check} at {where} [{f.grid}]: {f.message}{more}")
         if len(fails) > limit:
             lines.append(f"  ... {len(fails) - limit} more")
         return "\n".join(lines)
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value
 
 
 # ----- the checker ----------------------------------------------------------------------------------
@@ -572,6 +606,12 @@ def check_scheduler(scheduler, *, alpha: float = 1e-6, seed: int = 0, timesteps=
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     if isinstance(probe_size, bool) or not isinstance(probe_size, (int, np.integer)) or probe_size < 16:
         raise ValueError(f"probe_size must be an integer >= 16, got {probe_size!r}")
+    from .classify import classify
+    cls = classify(scheduler)
+    if cls.kind == "unsupported" or cls.frame in ("ve", "vp", "edm", "flow") or (cls.kind != "posterior"):
+        from .solvers import solver_report  # ODE/SDE samplers and ancestral samplers in sigma form
+        return solver_report(scheduler, cls, ConformanceReport, Finding, alpha=float(alpha), seed=int(seed),
+                             num_inference_steps=num_inference_steps)
     adapter = adapt(scheduler, num_inference_steps=num_inference_steps, spacings=spacings)
     T = adapter.T
     ts = list(range(1, T + 1)) if timesteps is None else _paper_timesteps(timesteps, T)
@@ -594,6 +634,9 @@ def check_scheduler(scheduler, *, alpha: float = 1e-6, seed: int = 0, timesteps=
                 f"abar_{first} = {ab:.3g} (Lin et al. 2024: use trailing spacing)", "note", call.label))
         run.check_step(call, wanted)
     run.finish_stats(alpha)
+    if cls.frame == "abar" and cls.reference:  # DDIM: eta = 0 solves the PF-ODE, so it reports its order
+        from .solvers import add_ode_checks
+        add_ode_checks(report, scheduler, cls, Finding)
     order = {g: i for i, g in enumerate([""] + report.grids)}
     report.findings.sort(key=lambda f: (f.severity != "note", order.get(f.grid, 0), f.identity, f.check, f.t or 0))
     return report
@@ -609,8 +652,12 @@ _DOTTED = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 
 def resolve_spec(spec: str, config: str | dict | None = None):
     """``module:attr`` -> ``getattr(importlib.import_module(module), attr)(**config)`` (importlib and
-    getattr only, no eval). ``config``: a dict or a JSON object string. A non-callable attribute is
+    getattr only, no eval). The module is looked up with the current directory on ``sys.path``, as
+    ``python -m`` does. ``config``: a dict or a JSON object string. A non-callable attribute is
     returned as is (then config must be empty). Raises :class:`SpecError`."""
+    import os
+    import sys
+
     if not isinstance(spec, str) or spec.count(":") != 1:
         raise SpecError(f"scheduler spec {spec!r} must look like module:factory, e.g. diffusers:DDPMScheduler")
     module_name, attr = spec.split(":")
@@ -627,11 +674,17 @@ def resolve_spec(spec: str, config: str | dict | None = None):
             raise SpecError(f"--config is not valid JSON ({exc.msg} at position {exc.pos}): {config!r}") from exc
         if not isinstance(kwargs, dict):
             raise SpecError(f"--config must be a JSON object of keyword arguments, got {config!r}")
+    cwd_added = not ({"", ".", os.getcwd()} & set(sys.path))
+    if cwd_added:  # as `python -m` does: a module in the current directory is found first
+        sys.path.insert(0, os.getcwd())
     try:
         obj = importlib.import_module(module_name)
     except ImportError as exc:
         hint = " (pip install diffusers)" if module_name.split(".")[0] == "diffusers" else ""
         raise SpecError(f"cannot import module {module_name!r}{hint}: {exc}") from exc
+    finally:
+        if cwd_added and sys.path and sys.path[0] == os.getcwd():
+            del sys.path[0]
     for part in attr.split("."):
         if not hasattr(obj, part):
             raise SpecError(f"{spec!r}: {type(obj).__name__} {getattr(obj, '__name__', obj)!r} has no attribute {part!r}")

@@ -7,7 +7,9 @@ import numpy as np
 from .base import (S, X0_SMALL, _Ctx, _forward, _proved, _rows, _times)
 
 
-EPS_MODELS = ((0.0, 0.0), (0.5, 20.0), (-1.0, -40.0), (0.0, 60.0))  # eps_theta(x_t) = c x_t + b
+# eps_theta(x_t) = c x_t + b. Under the claim D_k = -(coef_eps / sigma^2) (eps_k - eps_0) . (x_{t-1} - posterior mean),
+# linear in (c_k, b_k): models must be linearly independent ((-1, -40) = -2 (0.5, 20) was dropped)
+EPS_MODELS = ((0.0, 0.0), (0.5, 20.0), (0.0, 60.0))
 
 
 def _check_eps_loss(ctx: _Ctx, d: int = 2):
@@ -39,12 +41,14 @@ def _check_eps_loss(ctx: _Ctx, d: int = 2):
             if ctx.bad_claim("weight", w, t, sigma=name):
                 continue
             w, sig2 = float(w), float(sig(t)) ** 2
-            for k in range(1, len(EPS_MODELS)):
-                du = u[k] - u[0]
-                D = (sq[k] - sq[0]) / (2 * sig2) - w * du
-                ctx.add(S.z_test_mean(D, 0.0, alpha=ctx.alpha,
-                                      name=f"L(theta_{k}) - L(theta_0) = weight (E|eps-eps_{k}|^2 - "
-                                           f"E|eps-eps_0|^2) (t={t}, {name})"),
-                        "weight", w * float(np.mean(du)), t=t, sigma=name, model=k)
-    return ("(x0, x_{t-1}, x_t) from the forward process, eps_theta_k = c_k x_t + b_k; z tests that the per-sample "
-            "log-likelihood-ratio between models minus weight times the change of |eps - eps_theta|^2 has mean 0")
+            du = np.stack([u[k] - u[0] for k in range(1, len(EPS_MODELS))], axis=1)
+            D = np.stack([(sq[k] - sq[0]) / (2 * sig2) for k in range(1, len(EPS_MODELS))], axis=1) - w * du
+            res = S.hotelling_test(D, alpha=ctx.alpha,
+                                   name=f"L(theta_k) - L(theta_0) = weight (E|eps-eps_k|^2 - E|eps-eps_0|^2), "
+                                        f"k = 1..{len(EPS_MODELS) - 1} (t={t}, {name})")
+            direction = w * du.mean(axis=0)
+            ctx.add(res, sens={"weight": lambda lv, res=res, u=direction: S.hotelling_test.relative_mde(res, u, lv)},
+                    slot="weight", t=t, sigma=name)
+    return ("(x0, x_{t-1}, x_t) from the forward process, eps_theta_k = c_k x_t + b_k; per (t, sigma) a Hotelling "
+            "test (common random numbers, estimated covariance) that the per-sample log-likelihood-ratio between "
+            "models minus weight times the change of |eps - eps_theta|^2 has mean 0 for every k")

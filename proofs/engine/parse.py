@@ -33,6 +33,9 @@ MAX_DEPTH = 100
 MAX_POWER_BITS = 20000  # refuse exact powers whose result would exceed this many bits
 MAX_ROOT_BITS = 1000  # refuse roots (non-integer powers) of rationals larger than this
 MAX_SYMBOLIC_EXPONENT = 256  # refuse (1 + t)**100000 and the like, which the checker would expand
+MAX_EXPONENT_DENOMINATOR = 64  # refuse x**(9999/10000): a radical of degree 10^4 is too costly to reduce
+MAX_INDEX_OFFSET = 64  # refuse abar[t+1000]: the recurrence would expand it into 1000 factors
+MAX_NUMBER_DIGITS = 40  # refuse 100-digit literals (no integer factorisation of user numbers)
 
 FUNCTIONS = {"sqrt": sp.sqrt, "exp": sp.exp, "log": sp.log}
 _SEQUENCE_NAMES = {str(s.label): s for s in SEQUENCES}
@@ -180,7 +183,15 @@ class _Parser:
             _, op, pos = self.take()
             exponent = self.unary()
             _check_power_size(base, exponent, op, pos)
+            if exponent.is_Rational and not exponent.is_Integer and not base.is_number \
+                    and (exponent.q > MAX_EXPONENT_DENOMINATOR or abs(exponent.p) > MAX_SYMBOLIC_EXPONENT):
+                raise ParseError(f"exponent {exponent} of a symbolic base is refused: denominators up to "
+                                 f"{MAX_EXPONENT_DENOMINATOR} and numerators up to {MAX_SYMBOLIC_EXPONENT}", op, pos)
             result = sp.Pow(base, exponent)
+            if isinstance(result, sp.Pow) and result.exp.is_Rational and not result.exp.is_Integer \
+                    and not result.base.is_number and result.exp.q > MAX_EXPONENT_DENOMINATOR:
+                raise ParseError(f"exponent {result.exp} (after combining powers) has a denominator over "
+                                 f"{MAX_EXPONENT_DENOMINATOR}", op, pos)
             if isinstance(result, sp.Pow) and result.exp.is_Integer and abs(result.exp) > MAX_SYMBOLIC_EXPONENT \
                     and not result.base.is_number:
                 raise ParseError(f"integer exponent over {MAX_SYMBOLIC_EXPONENT} of a symbolic base is refused "
@@ -240,6 +251,11 @@ class _Parser:
 
 
 def _number(text: str, pos: int) -> sp.Rational:
+    digits = len(text.split("e")[0].split("E")[0].replace(".", "").lstrip("0"))
+    if digits > MAX_NUMBER_DIGITS:
+        raise ParseError(f"a number of {digits} digits is refused (at most {MAX_NUMBER_DIGITS})", text, pos)
+    if "e" in text.lower() and abs(int(text.lower().split("e")[1])) > 300:
+        raise ParseError("a number with an exponent beyond 1e+-300 is refused", text, pos)
     value = Fraction(text)
     return sp.Rational(value.numerator, value.denominator)
 
@@ -265,8 +281,12 @@ def _index(base: sp.IndexedBase, index: sp.Expr, text: str, pos: int) -> sp.Inde
         low = 0 if base is abar else 1
         if index < low:
             raise ParseError(f"index of {base} must be >= {low}", text, pos)
+        if index > MAX_INDEX_OFFSET:
+            raise ParseError(f"index {index} of {base} is refused (at most {MAX_INDEX_OFFSET})", text, pos)
     elif not offset.is_Integer:
         raise ParseError(f"bad index of {base}: write t, t+k, t-k (k an integer) or an integer", text, pos)
+    elif abs(int(offset)) > MAX_INDEX_OFFSET:
+        raise ParseError(f"index offset {offset} of {base} is refused (|k| <= {MAX_INDEX_OFFSET} in t+k)", text, pos)
     return base[index]
 
 

@@ -17,18 +17,36 @@ def as_expr(e) -> sp.Basic:
 
 
 class Verdict(str, enum.Enum):
+    """PROVED (by the kernel, with its hypotheses and domain), UNDECIDED (neither proved nor refuted:
+    evidence only, never counted as holding), REFUTED (a certified counterexample in the domain)."""
+
     PROVED = "PROVED"
-    NUMERIC = "NUMERIC"
+    UNDECIDED = "UNDECIDED"
     REFUTED = "REFUTED"
 
     @staticmethod
     def worst(verdicts: Iterable["Verdict"]) -> "Verdict":
-        order = [Verdict.REFUTED, Verdict.NUMERIC, Verdict.PROVED]
+        """REFUTED if any, else UNDECIDED if any (or if there is nothing at all), else PROVED."""
         verdicts = list(verdicts)
-        for v in order:
+        if not verdicts:
+            return Verdict.UNDECIDED  # nothing checked proves nothing
+        for v in (Verdict.REFUTED, Verdict.UNDECIDED):
             if v in verdicts:
                 return v
         return Verdict.PROVED
+
+
+def point_text(point: dict | None, digits: int = 4) -> str:
+    """A counterexample point for people: values to ``digits`` significant digits (exact rationals
+    "p/q" are shown rounded; the point itself keeps them exact)."""
+    if not point:
+        return "{}"
+    def fmt(v):
+        if isinstance(v, str) and "/" in v:
+            p, q = v.split("/")
+            v = int(p) / int(q)
+        return f"{v:.{digits}g}" if isinstance(v, float) else str(v)
+    return "{" + ", ".join(f"{k}: {fmt(v)}" for k, v in point.items()) + "}"
 
 
 @dataclass
@@ -46,10 +64,12 @@ class Step:
     relation: str = "="
     given: Mapping = field(default_factory=dict)
     positive_change: Mapping | None = None
+    hypotheses: tuple = ()
 
     def __post_init__(self):
         if self.relation not in ("=", ">="):
             raise ValueError(f"Step relation must be '=' or '>=', got {self.relation!r}")
+        self.hypotheses = (self.hypotheses,) if isinstance(self.hypotheses, str) else tuple(self.hypotheses)
 
 
 @dataclass
@@ -65,6 +85,17 @@ class StepResult:
     counterexample: dict | None = None
     lhs_value: float | None = None
     rhs_value: float | None = None
+    values: tuple | None = None        # (lhs, rhs) at the counterexample, complex where not real
+    hypotheses: tuple = ()             # what a PROVED verdict rests on (declared or undecided premises)
+    domain: str | None = None          # the narrowed domain of a PROVED verdict ("t >= 2; undefined at t = 1")
+    certificate: object = None         # the kernel's token: required for PROVED
+    exact_point: dict | None = None    # REFUTED: the certified point exactly, values as rational strings "p/q"
+
+    def __post_init__(self):
+        # the kernel's token, recognised without importing the kernel (which imports this module)
+        token = type(self.certificate)
+        if self.verdict is Verdict.PROVED and (token.__module__, token.__name__) != ("proofs.engine.kernel", "_Token"):
+            raise ValueError("only the kernel (proofs.engine.kernel.conclude) can say PROVED")
 
     def to_dict(self) -> dict:
         return {
@@ -79,6 +110,9 @@ class StepResult:
             "counterexample": self.counterexample,
             "lhs_value": self.lhs_value,
             "rhs_value": self.rhs_value,
+            "hypotheses": list(self.hypotheses),
+            "domain": self.domain,
+            "exact_point": self.exact_point,
         }
 
 
@@ -91,7 +125,16 @@ class DerivationResult:
 
     @property
     def verdict(self) -> Verdict:
+        """The worst step verdict; a chain with no link (a single expression) proves nothing."""
         return Verdict.worst(s.verdict for s in self.steps)
+
+    @property
+    def hypotheses(self) -> list[str]:
+        return list(dict.fromkeys(h for s in self.steps for h in s.hypotheses))
+
+    @property
+    def domains(self) -> list[str]:
+        return list(dict.fromkeys(s.domain for s in self.steps if s.domain))
 
     @property
     def failing(self) -> StepResult | None:
@@ -103,6 +146,8 @@ class DerivationResult:
             "assumptions": self.assumptions,
             "verdict": self.verdict.value,
             "seconds": round(self.seconds, 4),
+            "hypotheses": self.hypotheses,
+            "domains": self.domains,
             "steps": [s.to_dict() for s in self.steps],
         }
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
+from ..engine.results import point_text
 from ..engine import Derivation, Step, StepResult, Verdict
 
 VERDICTS = ("holds", "wrong", "notation", "error")
@@ -90,7 +91,7 @@ class ErrataEntry:
 
 
 def _values(r: StepResult) -> str:
-    where = ("{" + ", ".join(f"{k}: {v:.4g}" for k, v in r.counterexample.items()) + "}") if r.counterexample \
+    where = point_text(r.counterexample) if r.counterexample \
         else "the instance"
     lhs = "?" if r.lhs_value is None else f"{r.lhs_value:.6g}"
     rhs = "?" if r.rhs_value is None else f"{r.rhs_value:.6g}"
@@ -162,8 +163,8 @@ def _how(outcomes: list[CheckOutcome]) -> str:
     n = len(outcomes)
     if verdicts == {Verdict.PROVED}:
         return f"{n} comparison{'s' if n > 1 else ''} PROVED"
-    numeric = sum(c.result.verdict is Verdict.NUMERIC for c in outcomes)
-    return f"{n - numeric} PROVED, {numeric} NUMERIC ONLY (agreement at random 50-digit points, not proved)"
+    undecided = sum(c.result.verdict is Verdict.UNDECIDED for c in outcomes)
+    return f"{n - undecided} PROVED, {undecided} UNDECIDED (neither proved nor refuted)"
 
 
 def errata(entries=None) -> list[ErrataEntry]:

@@ -28,7 +28,8 @@ from typing import Callable, Mapping
 import sympy as sp
 
 from ..engine import GaussianExpectation
-from ..symbols import abar, alpha, family, noise_std, sigma, t, x, x_tilde
+from ..gaussian import normal_pdf
+from ..symbols import abar, alpha, eps, eps_theta, family, noise_std, sigma, t, x, x_0, x_prev, x_t, x_tilde
 
 
 @dataclass
@@ -77,25 +78,15 @@ class Entry:
 # ---------------------------------------------------------------------------------------------
 # shared symbols (scalar stand-ins)
 
-X0 = sp.Symbol("x_0", real=True)
-XT = sp.Symbol("x_t", real=True)
-XP = sp.Symbol("x_{t-1}", real=True)
-EPS = sp.Symbol("epsilon", real=True)
 EPS1 = sp.Symbol("epsilon_{t-1}", real=True)
 Z = sp.Symbol("z", real=True)
-EPS_TH = sp.Symbol("epsilon_theta", real=True)
 NOISE = [sp.Symbol(f"epsilon_{k}", real=True) for k in range(8)]
 HALF = sp.S.Half
 
 
-def gauss(v, mean, var):
-    """N(v; mean, var) in one dimension: exp(-(v - mean)^2 / (2 var)) / sqrt(2 pi var)."""
-    return sp.exp(-(v - mean) ** 2 / (2 * var)) / sp.sqrt(2 * sp.pi * var)
-
-
 def phi(z):
-    """Standard normal density (n = 1)."""
-    return sp.exp(-z ** 2 / 2) / sp.sqrt(2 * sp.pi)
+    """Standard normal density (n = 1): N(z; 0, 1)."""
+    return normal_pdf(z, 0, 1)
 
 
 def prod_alpha(lo: int, hi: int) -> sp.Expr:
@@ -109,7 +100,7 @@ def prod_alpha(lo: int, hi: int) -> sp.Expr:
 
 def forward_x(T: int) -> sp.Expr:
     """x_T from the forward recurrence x_k = sqrt(alpha_k) x_{k-1} + sqrt(1 - alpha_k) eps_{k-1}."""
-    xk = X0
+    xk = x_0
     for k in range(1, T + 1):
         xk = sp.sqrt(alpha[k]) * xk + sp.sqrt(1 - alpha[k]) * NOISE[k - 1]
     return xk
@@ -134,7 +125,7 @@ def squared_coefficients(T: int) -> sp.Expr:
 def _p21_1() -> Spec:
     k = sp.Symbol("k", integer=True, positive=True)
     checks = [Check(f"t = {T}: the forward recurrence unrolled equals the written sum", forward_x(T),
-                    sp.sqrt(prod_alpha(1, T)) * X0 + noise_sum(T)) for T in range(1, 7)]
+                    sp.sqrt(prod_alpha(1, T)) * x_0 + noise_sum(T)) for T in range(1, 7)]
     checks += [
         Check("general t, mean coefficient: sqrt(alpha_t) sqrt(abar_{t-1}) = sqrt(alpha_t ... alpha_1)",
               sp.sqrt(alpha[t]) * sp.sqrt(abar[t - 1]), sp.sqrt(abar[t])),
@@ -210,8 +201,8 @@ def chain_abar(expr: sp.Expr) -> sp.Expr:
 
 def bayes_density() -> sp.Expr:
     """q(x_{t-1}|x_t, x_0) = q(x_t|x_{t-1}) q(x_{t-1}|x_0) / q(x_t|x_0), n = 1."""
-    return (gauss(XT, sp.sqrt(alpha[t]) * XP, 1 - alpha[t]) * gauss(XP, sp.sqrt(abar[t - 1]) * X0, 1 - abar[t - 1])
-            / gauss(XT, sp.sqrt(abar[t]) * X0, 1 - abar[t]))
+    return (normal_pdf(x_t, sp.sqrt(alpha[t]) * x_prev, 1 - alpha[t]) * normal_pdf(x_prev, sp.sqrt(abar[t - 1]) * x_0, 1 - abar[t - 1])
+            / normal_pdf(x_t, sp.sqrt(abar[t]) * x_0, 1 - abar[t]))
 
 
 @lru_cache(maxsize=1)
@@ -219,19 +210,19 @@ def posterior_moments() -> tuple[sp.Expr, sp.Expr]:
     """Mean and variance of x_{t-1} under the Bayes density, computed: the log density is
     quadratic in x_{t-1}; mean = root of its derivative, variance = -1 / second derivative."""
     logq = sp.expand_log(sp.log(bayes_density()), force=True)
-    d1 = sp.diff(logq, XP)
-    return sp.solve(d1, XP)[0], -1 / sp.diff(d1, XP)
+    d1 = sp.diff(logq, x_prev)
+    return sp.solve(d1, x_prev)[0], -1 / sp.diff(d1, x_prev)
 
 
-_EPS_N = (XT - sp.sqrt(abar[t]) * X0) / sp.sqrt(1 - abar[t])
-_EPS1_N = (XT - sp.sqrt(alpha[t]) * XP) / sp.sqrt(1 - alpha[t])
-_EPSP_N = (XP - sp.sqrt(abar[t - 1]) * X0) / sp.sqrt(1 - abar[t - 1])
+_EPS_N = (x_t - sp.sqrt(abar[t]) * x_0) / sp.sqrt(1 - abar[t])
+_EPS1_N = (x_t - sp.sqrt(alpha[t]) * x_prev) / sp.sqrt(1 - alpha[t])
+_EPSP_N = (x_prev - sp.sqrt(abar[t - 1]) * x_0) / sp.sqrt(1 - abar[t - 1])
 BETA_TILDE = (1 - abar[t - 1]) * (1 - alpha[t]) / (1 - abar[t])
 
 
 def _p22_1() -> Spec:
-    return Spec([Check("eps recovered from x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps", EPS, _EPS_N,
-                       given={XT: sp.sqrt(abar[t]) * X0 + sp.sqrt(1 - abar[t]) * EPS})],
+    return Spec([Check("eps recovered from x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps", eps, _EPS_N,
+                       given={x_t: sp.sqrt(abar[t]) * x_0 + sp.sqrt(1 - abar[t]) * eps})],
                 "exact, general t, substituting P2.1's x_t")
 
 
@@ -251,13 +242,13 @@ def _p22_2() -> Spec:
 
 def _p22_3() -> Spec:
     return Spec([Check("eps_{t-1} recovered from x_t = sqrt(alpha_t) x_{t-1} + sqrt(1 - alpha_t) eps_{t-1}",
-                       EPS1, _EPS1_N, given={XT: sp.sqrt(alpha[t]) * XP + sp.sqrt(1 - alpha[t]) * EPS1})],
+                       EPS1, _EPS1_N, given={x_t: sp.sqrt(alpha[t]) * x_prev + sp.sqrt(1 - alpha[t]) * EPS1})],
                 "exact, general t, substituting the forward step")
 
 
 def _p22_4() -> Spec:
     return Spec([Check("eps' standardises x_{t-1} | x_0 ~ N(sqrt(abar_{t-1}) x_0, 1 - abar_{t-1})", Z, _EPSP_N,
-                       given={XP: sp.sqrt(abar[t - 1]) * X0 + sp.sqrt(1 - abar[t - 1]) * Z})],
+                       given={x_prev: sp.sqrt(abar[t - 1]) * x_0 + sp.sqrt(1 - abar[t - 1]) * Z})],
                 "exact, general t (alpha_{t-1}...alpha_1 = abar_{t-1}); eps' ~ N(0, I) as the text then uses")
 
 
@@ -270,7 +261,7 @@ def _eps_prime_rhs(T: int, last_hi: int) -> sp.Expr:
 
 
 def _eps_prime_lhs(T: int) -> sp.Expr:
-    return (forward_x(T - 1) - sp.sqrt(prod_alpha(1, T - 1)) * X0) / sp.sqrt(1 - prod_alpha(1, T - 1))
+    return (forward_x(T - 1) - sp.sqrt(prod_alpha(1, T - 1)) * x_0) / sp.sqrt(1 - prod_alpha(1, T - 1))
 
 
 def _p22_5() -> Spec:
@@ -285,8 +276,8 @@ def _p22_5() -> Spec:
 
 def _density_written(var_factor: sp.Expr, typo: bool) -> sp.Expr:
     a, v = (abar[t], 1 - abar[t]) if typo else (alpha[t], 1 - alpha[t])
-    expo = HALF * ((XT - sp.sqrt(abar[t]) * X0) ** 2 / (1 - abar[t]) - (XT - sp.sqrt(a) * XP) ** 2 / v
-                   - (XP - sp.sqrt(abar[t - 1]) * X0) ** 2 / (1 - abar[t - 1]))
+    expo = HALF * ((x_t - sp.sqrt(abar[t]) * x_0) ** 2 / (1 - abar[t]) - (x_t - sp.sqrt(a) * x_prev) ** 2 / v
+                   - (x_prev - sp.sqrt(abar[t - 1]) * x_0) ** 2 / (1 - abar[t - 1]))
     return var_factor * sp.exp(expo)
 
 
@@ -311,15 +302,15 @@ def _p22_6() -> Spec:
 
 
 def _mu_eq7(x0_coef_sqrt: sp.Expr) -> sp.Expr:
-    return ((2 * sp.sqrt(alpha[t]) / (1 - alpha[t]) * XT + 2 * sp.sqrt(x0_coef_sqrt) / (1 - abar[t - 1]) * X0)
+    return ((2 * sp.sqrt(alpha[t]) / (1 - alpha[t]) * x_t + 2 * sp.sqrt(x0_coef_sqrt) / (1 - abar[t - 1]) * x_0)
             / (2 * (alpha[t] / (1 - alpha[t]) + 1 / (1 - abar[t - 1]))))
 
 
-MU_EQ8 = ((sp.sqrt(alpha[t]) * (1 - abar[t] / alpha[t]) * XT + (1 - alpha[t]) * sp.sqrt(abar[t] / alpha[t]) * X0)
+MU_EQ8 = ((sp.sqrt(alpha[t]) * (1 - abar[t] / alpha[t]) * x_t + (1 - alpha[t]) * sp.sqrt(abar[t] / alpha[t]) * x_0)
           / (1 - abar[t]))
-MU_EQ9 = (((alpha[t] - abar[t]) * XT + (1 - alpha[t]) * (-sp.sqrt(1 - abar[t]) * EPS + XT))
+MU_EQ9 = (((alpha[t] - abar[t]) * x_t + (1 - alpha[t]) * (-sp.sqrt(1 - abar[t]) * eps + x_t))
           / (sp.sqrt(alpha[t]) * (1 - abar[t])))
-MU_EQ10 = (XT - (1 - alpha[t]) / sp.sqrt(1 - abar[t]) * EPS) / sp.sqrt(alpha[t])
+MU_EQ10 = (x_t - (1 - alpha[t]) / sp.sqrt(1 - abar[t]) * eps) / sp.sqrt(alpha[t])
 
 
 def _p22_7() -> Spec:
@@ -333,7 +324,7 @@ def _p22_7() -> Spec:
         correction=r"\frac{2\sqrt{\bar\alpha_{t-1}}}{1-\bar\alpha_{t-1}}x_0 in the numerator (sqrt(abar_{t-1}), not sqrt(alpha_{t-1}))",
         correction_checks=[Check("mean = corrected mu~_t", c(mean), c(_mu_eq7(abar[t - 1])))],
         notes=[Check("computed mean = proofs.posterior coef_x0 x_0 + coef_xt x_t", c(mean),
-                     c(SLOTS["coef_x0"] * X0 + SLOTS["coef_xt"] * XT)),
+                     c(SLOTS["coef_x0"] * x_0 + SLOTS["coef_xt"] * x_t)),
                Check("computed variance = proofs.posterior variance", c(var), c(SLOTS["variance"]))])
 
 
@@ -348,7 +339,7 @@ def _p22_8() -> Spec:
 
 def _p22_9() -> Spec:
     return Spec([Check("previous line with x_0 = (x_t - sqrt(1 - abar_t) eps)/sqrt(abar_t)", chain_abar(MU_EQ8),
-                       chain_abar(MU_EQ9), given={X0: (XT - sp.sqrt(1 - abar[t]) * EPS) / sp.sqrt(abar[t])})],
+                       chain_abar(MU_EQ9), given={x_0: (x_t - sp.sqrt(1 - abar[t]) * eps) / sp.sqrt(abar[t])})],
                 "exact, general t, substituting entry 1 (eps in terms of x_t, x_0)")
 
 
@@ -564,7 +555,7 @@ def _p23_7() -> Spec:
 # P2.4: the epsilon loss
 
 MU_TILDE_EPS = MU_EQ10
-MU_THETA = (XT - (1 - alpha[t]) / sp.sqrt(1 - abar[t]) * EPS_TH) / sp.sqrt(alpha[t])
+MU_THETA = (x_t - (1 - alpha[t]) / sp.sqrt(1 - abar[t]) * eps_theta) / sp.sqrt(alpha[t])
 
 
 @lru_cache(maxsize=1)
@@ -578,7 +569,7 @@ def kl_posterior() -> sp.Expr:
 
 def _p24_1() -> Spec:
     kl = kl_posterior()
-    const = kl.subs(EPS_TH, EPS)  # the theta-free part (KL at mu_theta = mu~)
+    const = kl.subs(eps_theta, eps)  # the theta-free part (KL at mu_theta = mu~)
     spectral_sq = (sigma[t] ** 2) ** 2  # ||sigma_t^2 I||_2^2 = sigma_t^4 for every n
     written = (MU_TILDE_EPS - MU_THETA) ** 2 / (2 * spectral_sq)
     c = chain_abar
@@ -600,7 +591,7 @@ def _p24_2() -> Spec:
     return Spec(
         [Check("factor the norm: ||a (eps_theta - eps)||^2 = a^2 ||eps_theta - eps||^2",
                chain_abar(factor * (MU_TILDE_EPS - MU_THETA) ** 2),
-               chain_abar(factor * (1 - alpha[t]) ** 2 / (alpha[t] * (1 - abar[t])) * (EPS_TH - EPS) ** 2))],
+               chain_abar(factor * (1 - alpha[t]) ** 2 / (alpha[t] * (1 - abar[t])) * (eps_theta - eps) ** 2))],
         "exact, general t, n = 1 (the step, with the weight carried over unchanged; its error is entry 1's)",
         notation=r"\epsilon_\theta(x_t, x) means \epsilon_\theta(x_t, t)")
 
@@ -642,9 +633,9 @@ _POINTWISE = "exact for generic functions p_data(x) > 0, q_sigma(x~|x) > 0, s_th
 
 
 def _p3_1() -> Spec:
-    cond = gauss(x_tilde, x, S2)
+    cond = normal_pdf(x_tilde, x, S2)
     g = sp.diff(sp.log(cond), x_tilde) * S_POLY
-    double = sp.integrate(sp.integrate(gauss(x, M, V) * cond * g, (x_tilde, -sp.oo, sp.oo)), (x, -sp.oo, sp.oo))
+    double = sp.integrate(sp.integrate(normal_pdf(x, M, V) * cond * g, (x_tilde, -sp.oo, sp.oo)), (x, -sp.oo, sp.oo))
     return Spec([Check("E_{p q}[grad log q(x~|x) s] = double integral (Gaussian p_data, quadratic s)",
                        joint_expectation(g), double)],
                 "exact on the instance p_data = N(m, v), q_sigma(x~|x) = N(x, sigma^2), s(x~) = c0 + c1 x~ + c2 x~^2 "
@@ -657,14 +648,14 @@ def _p3_step(k: int, given=None) -> Callable[[], Spec]:
 
 
 def _p3_5() -> Spec:
-    joint = gauss(x, M, V) * gauss(x_tilde, x, S2)
+    joint = normal_pdf(x, M, V) * normal_pdf(x_tilde, x, S2)
     g4 = sp.simplify(sp.diff(joint, x_tilde) / joint) * S_POLY  # grad q(x~, x) = q(x~, x) * this / s
-    qm = gauss(x_tilde, M, V + S2)
+    qm = normal_pdf(x_tilde, M, V + S2)
     g5 = sp.diff(sp.log(qm), x_tilde) * S_POLY
     esm = marginal_expectation((S_POLY - sp.diff(sp.log(qm), x_tilde)) ** 2)
-    dsm = joint_expectation((S_POLY - sp.diff(sp.log(gauss(x_tilde, x, S2)), x_tilde)) ** 2)
+    dsm = joint_expectation((S_POLY - sp.diff(sp.log(normal_pdf(x_tilde, x, S2)), x_tilde)) ** 2)
     const = (marginal_expectation(sp.diff(sp.log(qm), x_tilde) ** 2)
-             - joint_expectation(sp.diff(sp.log(gauss(x_tilde, x, S2)), x_tilde) ** 2))
+             - joint_expectation(sp.diff(sp.log(normal_pdf(x_tilde, x, S2)), x_tilde) ** 2))
     return Spec(
         [Check("double integral of grad q(x~, x) s = integral of q(x~) grad log q(x~) s (Gaussian instance)",
                joint_expectation(g4), marginal_expectation(g5))],
@@ -687,8 +678,8 @@ A_T, B_T = sp.sqrt(abar[t]), sp.sqrt(1 - abar[t])  # x_t = A_T x_0 + B_T eps
 
 
 def lik(xv, th, s2=noise_std ** 2):
-    """p(x | theta) = exp(-(x - theta)^2 / (2 sigma^2)) / (sqrt(2 pi) sigma), as the seed writes it."""
-    return sp.exp(-(xv - th) ** 2 / (2 * s2)) / sp.sqrt(2 * sp.pi * s2)
+    """p(x | theta) = N(x; theta, sigma^2) = exp(-(x - theta)^2 / (2 sigma^2)) / (sqrt(2 pi) sigma), as the seed writes it."""
+    return normal_pdf(xv, th, s2)
 
 
 def prior_integral(f) -> sp.Expr:
@@ -698,9 +689,9 @@ def prior_integral(f) -> sp.Expr:
 
 P_X = prior_integral(lambda th: lik(x, th))
 POST_MEAN = prior_integral(lambda th: th * lik(x, th)) / P_X  # E[theta | x] by Bayes
-P_XT = prior_integral(lambda th: lik(XT, A_T * th, 1 - abar[t]))  # p_t(x_t) for x_0 two-point
-SCORE_T = sp.Derivative(sp.log(P_XT), XT)
-E_EPS = prior_integral(lambda th: lik(XT, A_T * th, 1 - abar[t]) * (XT - A_T * th) / B_T) / P_XT  # E[eps | x_t]
+P_XT = prior_integral(lambda th: lik(x_t, A_T * th, 1 - abar[t]))  # p_t(x_t) for x_0 two-point
+SCORE_T = sp.Derivative(sp.log(P_XT), x_t)
+E_EPS = prior_integral(lambda th: lik(x_t, A_T * th, 1 - abar[t]) * (x_t - A_T * th) / B_T) / P_XT  # E[eps | x_t]
 _TWO_POINT = "exact on a two-point prior (theta_1 w.p. w, theta_2 w.p. 1 - w, all symbolic); the integrals are finite sums"
 
 
@@ -718,24 +709,24 @@ def _gaussian_ls(target: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
     eps ~ N(0, 1); returns (fitted function of x_t, E-free score of p_t = N(A m, A^2 v + B^2))."""
     k0, k1, e, x0 = sp.symbols("k0 k1 e x0", real=True)
     xt = A_T * x0 + B_T * e
-    inner = GaussianExpectation((target.subs({EPS: e, X0: x0}) - k0 - k1 * xt) ** 2, e, 0, 1).evaluate()
+    inner = GaussianExpectation((target.subs({eps: e, x_0: x0}) - k0 - k1 * xt) ** 2, e, 0, 1).evaluate()
     loss = GaussianExpectation(inner, x0, M, V).evaluate()
     sol = sp.solve([sp.diff(loss, k0), sp.diff(loss, k1)], [k0, k1], dict=True)[0]
-    fitted = sol[k0] + sol[k1] * XT
-    score = sp.diff(sp.log(gauss(XT, A_T * M, abar[t] * V + 1 - abar[t])), XT)
+    fitted = sol[k0] + sol[k1] * x_t
+    score = sp.diff(sp.log(normal_pdf(x_t, A_T * M, abar[t] * V + 1 - abar[t])), x_t)
     return fitted, score
 
 
 def _p4_2() -> Spec:
-    fitted, score = _gaussian_ls(EPS)
-    cond_mean = B_T * (XT - A_T * M) / (abar[t] * V + 1 - abar[t])  # Cov(eps, x_t)/Var(x_t) (x_t - E x_t)
+    fitted, score = _gaussian_ls(eps)
+    cond_mean = B_T * (x_t - A_T * M) / (abar[t] * V + 1 - abar[t])  # Cov(eps, x_t)/Var(x_t) (x_t - E x_t)
     return Spec([Check("least-squares fit of eps from x_t = E[eps | x_t]", fitted, cond_mean)],
                 "exact on x_0 ~ N(m, v): 'eps_theta estimates eps' read as least squares, whose optimum "
                 "(linear models suffice here) is the conditional mean E[eps | x_t]")
 
 
 def _p4_3() -> Spec:
-    fitted, score = _gaussian_ls(-EPS / B_T)  # the denoising target grad log q(x_t|x_0) = -eps/sqrt(1 - abar_t)
+    fitted, score = _gaussian_ls(-eps / B_T)  # the denoising target grad log q(x_t|x_0) = -eps/sqrt(1 - abar_t)
     return Spec([Check("least-squares fit of the denoising target = grad log p_t(x_t)", fitted, score)],
                 "exact on x_0 ~ N(m, v): the score model fitted by denoising score matching recovers grad log p(x_t)")
 
@@ -752,7 +743,7 @@ def _p4_4() -> Spec:
 
 def _p4_5() -> Spec:
     gauss_prior_mean = (V * x + noise_std ** 2 * M) / (V + noise_std ** 2)
-    gauss_px = gauss(x, M, V + noise_std ** 2)
+    gauss_px = normal_pdf(x, M, V + noise_std ** 2)
     tweedie = lambda p: x + noise_std ** 2 * sp.Derivative(sp.log(p), x)  # noqa: E731
     return Spec([Check("two-point prior", POST_MEAN, tweedie(P_X), domains=UNIT_W),
                  Check("Gaussian prior N(m, v)", gauss_prior_mean, tweedie(gauss_px))],
@@ -783,18 +774,18 @@ def _p4_tw(k: int) -> Callable[[], Spec]:
 
 
 def _p4_12() -> Spec:
-    post = prior_integral(lambda th: A_T * th * lik(XT, A_T * th, 1 - abar[t])) / P_XT
+    post = prior_integral(lambda th: A_T * th * lik(x_t, A_T * th, 1 - abar[t])) / P_XT
     return Spec([Check("E[sqrt(abar_t) x_0 | x_t] = x_t + (1 - abar_t) grad log p(x_t)", post,
-                       XT + (1 - abar[t]) * SCORE_T, domains=UNIT_W)],
+                       x_t + (1 - abar[t]) * SCORE_T, domains=UNIT_W)],
                 _TWO_POINT + " for x_0; '~' is read as the text says: the right side is E[sqrt(abar_t) x_0 | x_t]")
 
 
 def _p4_13() -> Spec:
-    fitted, _ = _gaussian_ls(EPS)
-    cond_mean = B_T * (XT - A_T * M) / (abar[t] * V + 1 - abar[t])
+    fitted, _ = _gaussian_ls(eps)
+    cond_mean = B_T * (x_t - A_T * M) / (abar[t] * V + 1 - abar[t])
     return Spec(
         [Check("if eps_theta(x_t, t) = eps, eps is a function of x_t: eps(x_t, x_0 = theta_1) = eps(x_t, x_0 = theta_2)",
-               (XT - A_T * TH1) / B_T, (XT - A_T * TH2) / B_T, domains=UNIT_W)],
+               (x_t - A_T * TH1) / B_T, (x_t - A_T * TH2) / B_T, domains=UNIT_W)],
         "exact: two data points theta_1, theta_2 reach the same x_t with different noises, so no function "
         "eps_theta(x_t, t) can equal eps",
         correction=r"\epsilon_\theta(x_t,t) \approx \mathbb E[\epsilon|x_t] (the least-squares optimum)",
@@ -804,7 +795,7 @@ def _p4_13() -> Spec:
 
 def _p4_14() -> Spec:
     return Spec(
-        [Check("eps (at x_0 = theta_1) = -sqrt(1 - abar_t) grad log p(x_t)", (XT - A_T * TH1) / B_T, -B_T * SCORE_T,
+        [Check("eps (at x_0 = theta_1) = -sqrt(1 - abar_t) grad log p(x_t)", (x_t - A_T * TH1) / B_T, -B_T * SCORE_T,
                domains=UNIT_W)],
         _TWO_POINT + " for x_0",
         correction=r"\mathbb E[\epsilon|x_t] = -\sqrt{1-\bar\alpha_t}\nabla\log p(x_t)",

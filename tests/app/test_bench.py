@@ -63,3 +63,25 @@ def test_bench_cli_bad_input_is_one_line_exit_2(capsys):
     assert "tpu" in err and "Traceback" not in err and err.count("\n") == 1
     assert main(["bench", "--mc", "--n", "0"]) == 2
     assert "n" in capsys.readouterr().err
+
+
+def test_significant_rounds_every_float_to_4_digits():
+    from diffusion_proofs.bench import significant
+    data = {"a": 123456.789, "b": [0.000123456, 2.0, 7], "c": {"d": -0.98765432}, "e": "x", "f": 0.0,
+            "g": float("inf"), "h": True}
+    assert significant(data) == {"a": 123500.0, "b": [0.0001235, 2.0, 7], "c": {"d": -0.9877}, "e": "x", "f": 0.0,
+                                 "g": float("inf"), "h": True}
+
+
+def test_bench_json_has_sensible_digits(capsys):
+    import json
+    import re
+
+    from diffusion_proofs.cli import main
+    main(["bench", "--mc", "--json", "--n", "64", "--d", "2", "--T", "3", "--repeats", "1", "--chunk-size", "32",
+          "--no-confirm"])
+    out = capsys.readouterr().out
+    json.loads(out)
+    floats = re.findall(r"(?<![\w.])(\d+\.\d+(?:e[-+]\d+)?)(?![\w.+])", out)
+    digits = [len(f.split("e")[0].replace(".", "").strip("0")) for f in floats]  # significant digits
+    assert digits and max(digits) <= 4, out

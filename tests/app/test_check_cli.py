@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from diffusion_proofs import check as check_cli
+from diffusion_proofs.cli import main
 
 RIGHT_X0 = "sqrt(abar[t-1])*beta[t]/(1-abar[t])"
 WRONG_X0 = "sqrt(alpha[t-1])*beta[t]/(1-abar[t])"  # the seed's typo
@@ -25,7 +26,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def run(argv, capsys):
-    code = check_cli.run_cli(_parser().parse_args(argv))
+    """The real command, in process: its error policy included."""
+    code = main(["check", *argv])
     out = capsys.readouterr()
     return code, out.out, out.err
 
@@ -139,14 +141,15 @@ def test_mc_unavailable_is_a_failure_not_a_pass(monkeypatch, capsys):
     (["posterior", "--coef-x0", "sqrt(abar[t-1]"], "unbalanced '('"),
     (["posterior", "--coef-x0", "abar[t*2]"], "bad index of abar"),
     (["posterior", "--coef-x0", ""], "empty expression"),
-    (["posterior", "--coef-x0", RIGHT_X0, "--samples", "5"], "samples for posterior must be an integer >= 100"),
+    (["posterior", "--coef-x0", RIGHT_X0, "--samples", "5"], "--samples for posterior must be at least 100, got 5"),
     (["posterior", "--coef-x0", RIGHT_X0, "--T", "0"], "T"),
 ])
 def test_bad_usage_exit_2_with_message(argv, message, capsys):
     code, out, err = run(argv, capsys)
     assert code == 2
     assert message in err and "Traceback" not in err
-    assert "verdict" not in out
+    assert err.startswith("diffusion-proofs check: error: ") and err.count("\n") == 1
+    assert "verdict" not in out and "claim:" not in out  # refused before any check ran
 
 
 @pytest.mark.parametrize("argv", [["posterior", "--foo", "1"], ["elbo_bound", "--coef", "1"], ["nope"], [],

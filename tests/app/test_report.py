@@ -178,16 +178,33 @@ def test_tex_keeps_short_expressions_and_truncates_long_sums():
 
 
 def test_progress_bar_only_on_a_terminal_outside_ci(monkeypatch):
+    """The one progress helper of every verb (report, verify, errata, bench, check, conformance)."""
+    from diffusion_proofs import options
+
     class Tty(io.StringIO):
         def isatty(self):
             return True
 
     monkeypatch.setattr(sys, "stderr", Tty())
     monkeypatch.delenv("CI", raising=False)
-    assert R._progress(3).disable is False
+    assert options.progress(total=3).disable is False
+    with options.phase("Monte Carlo check"):
+        pass
+    assert "Monte Carlo check" in sys.stderr.getvalue()
     monkeypatch.setenv("CI", "1")
-    assert R._progress(3).disable is True
+    assert options.progress(total=3).disable is True
     monkeypatch.delenv("CI")
     monkeypatch.setattr(sys, "stderr", io.StringIO())
-    assert R._progress(3).disable is True
+    assert options.progress(total=3).disable is True
+    with options.phase("Monte Carlo check"):
+        pass
+    assert sys.stderr.getvalue() == ""
 
+
+def test_the_seed_is_named_by_its_file_name(fast):
+    """Never an absolute path of the machine the report ran on."""
+    assert fast["data"]["seed"] == R.SEED_FILE
+    for text in (fast["md"], fast["html"], json.dumps(fast["data"])):
+        assert R.SEED_FILE in text
+        assert "/work/" not in text and "/shared/seeds" not in text and str(fast["out"]) not in text
+    assert "figures/mc_eps_hist.png" in fast["data"]["sections"]["montecarlo"]["figures"]

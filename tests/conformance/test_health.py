@@ -1,7 +1,6 @@
 """Schedule health: terminal SNR, prior gap L_T and Lin et al. (2024)'s Stable Diffusion numbers."""
 from __future__ import annotations
 
-import argparse
 import json
 import math
 
@@ -9,7 +8,6 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
-from diffusion_proofs.conformance import add_health_cli_arguments, run_health_cli
 from montecarlo.conformance.health import as_schedule, lin_et_al_figure, schedule_health
 from montecarlo.schedules import Schedule
 
@@ -101,9 +99,8 @@ def test_lin_et_al_figure(tmp_path):
 
 
 def _cli(argv):
-    parser = argparse.ArgumentParser()
-    add_health_cli_arguments(parser)
-    return run_health_cli(parser.parse_args(argv))
+    from diffusion_proofs.cli import main  # the real command, its one error policy included
+    return main(["health", *argv])
 
 
 def test_health_cli(capsys):

@@ -198,10 +198,10 @@ def test_bad_alpha_bar_raise(alpha_bar, pattern):
         Schedule.from_alpha_bar(alpha_bar)
 
 
-@pytest.mark.parametrize("T, pattern", [(0, r"T = 0"), (-3, r"T = -3"), (2.5, r"2\.5"), (True, r"True")])
+@pytest.mark.parametrize("T, pattern", [(0, r"got 0$"), (-3, r"got -3$"), (2.5, r"got 2\.5$"), (True, r"got True$")])
 @pytest.mark.parametrize("ctor", [Schedule.linear, Schedule.scaled_linear, Schedule.cosine, Schedule.sigmoid])
 def test_bad_T_raise(ctor, T, pattern):
-    with pytest.raises(ValueError, match=pattern):
+    with pytest.raises(ValueError, match=r"^T \(the number of steps\) must be a positive integer, " + pattern):
         ctor(T)
 
 

@@ -212,3 +212,77 @@ def test_exact_check():
 def test_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+# ----- streamed least squares, residual chi-square, within-group correlation, Hotelling (issue 11) ----
+def test_ols_accumulator_matches_ols():
+    rng = np.random.default_rng(3)
+    X = np.c_[np.ones(500), rng.normal(size=500), rng.normal(5.0, 2.0, 500)]
+    y = X @ [1.0, -2.0, 0.5] + rng.normal(0, 0.3, 500)
+    acc = S.OLSAccumulator(3)
+    for k in range(0, 500, 137):
+        acc.add(y[k:k + 137], X[k:k + 137])
+    a, b = acc.fit(), S.ols(y, X)
+    assert np.allclose(a.coef, b.coef, rtol=1e-9) and a.s2 == pytest.approx(b.s2, rel=1e-9)
+    assert np.allclose(a.xtx_inv, b.xtx_inv, rtol=1e-8) and a.df == b.df == 497
+    with pytest.raises(ValueError, match="rank"):
+        bad = S.OLSAccumulator(2)
+        bad.add(np.ones(5), np.c_[np.ones(5), np.ones(5)])
+        bad.fit()
+
+
+def _hot(rng, shift=0.0, n=60):
+    z = rng.normal(size=(n, 3))
+    y = z @ np.array([[1.0, 0.5, 0.0], [0.0, 1.0, 0.3], [0.0, 0.0, 1.0]]) + shift * np.array([1.0, -1.0, 0.5])
+    return S.hotelling_test(y, alpha=ALPHA)
+
+
+NULL_CASES_11 = {
+    "chi2_from_ssr": lambda rng: S.chi2_from_ss(float(np.sum(S.ols(_design(15) @ [1.0, 2.0] + rng.normal(0, 0.5, 15),
+                                                                  _design(15)).resid ** 2)), 13, 0.25, alpha=ALPHA),
+    "within_correlation": lambda rng: S.within_correlation_test.from_sums(
+        *_group_sums(rng.normal(size=40) + np.repeat([0.0, 5.0], 20), rng.normal(size=40) + np.repeat([3.0, -1.0], 20)),
+        alpha=ALPHA),
+    "hotelling_gaussian": lambda rng: _hot(rng),
+}
+
+
+def _group_sums(x, y, groups=2):
+    lab = np.repeat(np.arange(groups), x.size // groups)
+    return [np.bincount(lab, weights=w) for w in (np.ones_like(x), x, y, x * x, y * y, x * y)]
+
+
+@pytest.mark.parametrize("case", sorted(NULL_CASES_11))
+def test_new_tests_calibrated_under_null(case):
+    rate = rejection_rate(NULL_CASES_11[case], seed=300 + sorted(NULL_CASES_11).index(case))
+    assert within(rate, ALPHA), f"{case}: rejection rate {rate} under H0 is not 0.05 +- 3 sd"
+
+
+def test_hotelling_power_at_relative_mde():
+    """relative_mde(direction) is the shift size detected with probability 0.99."""
+    rng = np.random.default_rng(7)
+    r0 = _hot(rng, n=60)
+    cov_true = np.array([[1.0, 0.5, 0.0], [0.0, 1.0, 0.3], [0.0, 0.0, 1.0]])
+    r0.cov = cov_true.T @ cov_true  # plan with the true covariance
+    d = S.hotelling_test.relative_mde(r0, np.array([1.0, -1.0, 0.5]), ALPHA)
+    rate = np.mean([_hot(rng, shift=d).rejected for _ in range(R)])
+    assert abs(rate - 0.99) <= 3 * math.sqrt(0.99 * 0.01 / R) + 0.01, rate  # + plug-in covariance slack
+
+
+def test_f_relative_mde_along_a_coefficient():
+    """An F test's MDE along one coefficient: that relative error is rejected with probability 0.99."""
+    X = np.c_[np.ones(40), np.linspace(-1, 1, 40)]
+    rng = np.random.default_rng(8)
+    fit0 = S.ols(X @ [0.0, 0.0] + rng.normal(0, 0.5, 40), X)
+    fit0.s2 = 0.25
+    d = S.f_test.relative_mde(fit0, X.T @ X, np.eye(2), np.array([0.0, 3.0]), ALPHA)  # coefficient 3, relative
+    rate = np.mean([S.f_test(S.ols(X @ [0.0, 3.0 * d] + rng.normal(0, 0.5, 40), X), np.eye(2), [0.0, 0.0],
+                             alpha=ALPHA).rejected for _ in range(R)])
+    assert abs(rate - 0.99) <= 3 * math.sqrt(0.99 * 0.01 / R), rate
+    assert S.f_test.relative_mde(fit0, X.T @ X, np.eye(2)[:1], np.array([0.0, 1.0]), ALPHA) == math.inf
+
+
+def test_holm_reports_raw_smallest_p():
+    h = S.holm([_p(0.4), _p(0.3), _p(0.9)], 0.05)
+    assert h.p_min == 0.3 and h.m == 3 and h.p_value == pytest.approx(0.9) and h.to_dict()["p_min"] == 0.3
+    assert S.holm([_p(0.6), _p(0.7)], 0.05).p_value == 1.0  # min(1, m p_min): p_min and m say why

@@ -1,4 +1,4 @@
-"""The derivation engine: each verdict (PROVED, NUMERIC, REFUTED) exercised, the domain respected."""
+"""The derivation engine: each verdict (PROVED, UNDECIDED, REFUTED) exercised, the domain respected."""
 import sympy as sp
 
 from proofs.engine import (Derivation, GaussianExpectation, Step, Verdict, compare, gaussian_integral,
@@ -14,10 +14,16 @@ def test_proved_rewrites_of_the_schedule():
     assert compare(abar[0], 1).verdict is Verdict.PROVED
 
 
-def test_numeric_is_labelled_and_not_proved():
-    r = compare(sp.sin(x) ** 2 + sp.cos(x) ** 2, 1)
-    assert r.verdict is Verdict.NUMERIC
-    assert "NOT PROVED" in r.method
+def test_undecided_is_labelled_and_not_proved():
+    """Gamma's functional equation is true but outside the kernel's algebra: UNDECIDED, with the
+    evidence (agreement at points of the domain) stated, never PROVED."""
+    r = compare(sp.gamma(x + 1), x * sp.gamma(x))
+    assert r.verdict is Verdict.UNDECIDED
+    assert "NOT PROVED" in r.method and "agree at" in r.method
+
+
+def test_trigonometric_rewrite_proves_pythagoras():
+    assert compare(sp.sin(x) ** 2 + sp.cos(x) ** 2, 1).verdict is Verdict.PROVED
 
 
 def test_refuted_has_counterexample_with_both_values():
@@ -98,7 +104,7 @@ def test_inequality_steps():
 def test_malformed_step_is_a_failed_step_not_a_crash():
     from proofs.engine import GaussianExpectation as GE
     d = Derivation("bad", [Step(GE(sp.exp(x), x, 0, 1), "not a polynomial"), Step(sp.Integer(1), "x")]).check()
-    assert d.verdict is Verdict.REFUTED
+    assert d.verdict is Verdict.UNDECIDED  # not REFUTED: there is no counterexample, only a step the engine cannot read
     assert "could not evaluate" in d.steps[0].method
 
 
@@ -181,7 +187,7 @@ def test_integer_symbols_are_sampled_as_integers():
 
 def test_malformed_certificates_do_not_escape():
     r = _two_step(x ** 2 + 1, sp.Integer(0), relation=">=", positive_change={x: 1})
-    assert r.verdict in (Verdict.NUMERIC, Verdict.PROVED)  # true (x^2 + 1 >= 0), certificate unusable
+    assert r.verdict in (Verdict.UNDECIDED, Verdict.PROVED)  # true (x^2 + 1 >= 0), certificate unusable
     import pytest
     with pytest.raises(ValueError, match="relation"):
         Step(x, "bad", relation=">")
