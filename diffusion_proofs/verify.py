@@ -43,9 +43,30 @@ def mc_verdicts(*, alpha, seed, device, ids=None):
     return out
 
 
+def _conditions(r) -> tuple[list[str], list[str]]:
+    """The hypotheses (declared or premises used) and narrowed domains an identity's proof rests on."""
+    hyps = list(dict.fromkeys(h for d in r.derivations for h in d.hypotheses))
+    doms = list(dict.fromkeys(x for d in r.derivations for x in d.domains))
+    return hyps, doms
+
+
+def _conditions_text(results) -> list[str]:
+    lines = []
+    for r in results:
+        hyps, doms = _conditions(r)
+        named = sorted({h.split(":")[0] for h in hyps if not h.startswith("given:")})
+        given = sum(h.startswith("given:") for h in hyps)
+        parts = named + ([f"{given} premise{'s' if given > 1 else ''} (given)"] if given else [])
+        parts += [f"domain {d}" for d in doms]
+        if parts:
+            lines.append(f"  {r.id}: " + "; ".join(parts))
+    return lines
+
+
 def _symbolic_rows(results):
     return [{"id": r.id, "kind": "symbolic", "problem": r.problem, "verdict": r.verdict.value,
              "steps": r.steps, "instances": len(r.instances), "seconds": round(r.seconds, 3),
+             "hypotheses": _conditions(r)[0], "domains": _conditions(r)[1],
              "derivations": [d.to_dict() for d in r.derivations],
              "instance_results": [i.to_dict() for i in r.instances]} for r in results]
 
@@ -117,6 +138,10 @@ def run_cli(args) -> int:
             fails = _failures_text(results)
             if fails:
                 print("\nnot proved:\n" + "\n".join(fails))
+            under = _conditions_text(results)
+            if under:
+                print("\nproved under (declared hypotheses, premises the kernel could not decide, narrowed domains; "
+                      "--json lists them):\n" + "\n".join(under))
     if do_mc:
         verdicts = mc_verdicts(alpha=args.alpha, seed=args.seed, device=args.device)
         mc = _mc_rows(verdicts)

@@ -112,7 +112,7 @@ def check_claim(identity_id: str, *, budget: float | None = None, **slots) -> Cl
     results: list[SlotResult] = []
     for name, proved in identity.slots.items():
         claimed = _validate(identity_id, name, slots[name]) if name in slots else proved
-        r: StepResult = compare(claimed, proved, f"{identity_id}.{name}", budget=budget)
+        r: StepResult = compare(claimed, proved, f"{identity_id}.{name}", budget=budget, real_rhs=True)
         results.append(SlotResult(name, claimed, proved, r.verdict, r.counterexample, r.lhs_value, r.rhs_value,
                                   r.domain, r.method))
     failing = next((r for r in results if r.verdict is Verdict.REFUTED), None)

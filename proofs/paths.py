@@ -685,46 +685,59 @@ def gaussian_instances() -> list[InstanceCheck]:
 # ===== registry ==================================================================================
 IDENTITIES = [
     Identity(id="path_conversions", problem="paths", slots=SLOTS_CONV,
-             statement="x_0 = (x_t - s_t eps)/a_t; v = a_t eps - s_t x_0; x_0 = (a_t x_t - s_t v)/(a_t^2 + s_t^2)",
-             latex=r"x_0=\frac{x_t-s_t\epsilon}{a_t},\ v=a_t\epsilon-s_tx_0,\ x_0=\frac{a_tx_t-s_tv}{a_t^2+s_t^2}",
+             statement="x_0 = <<x0_coef_xt>> x_t + <<x0_coef_eps>> eps; v = <<v_coef_eps>> eps + <<v_coef_x0>> x_0; "
+                       "x_0 = <<x0_from_v_coef_xt>> x_t + <<x0_from_v_coef_v>> v; "
+                       "eps = <<eps_from_v_coef_xt>> x_t + <<eps_from_v_coef_v>> v",
+             latex=r"x_0=<<x0_coef_xt>>x_t + <<x0_coef_eps>>\epsilon,\ v=<<v_coef_eps>>\epsilon + <<v_coef_x0>>x_0,\ "
+                   r"x_0=<<x0_from_v_coef_xt>>x_t + <<x0_from_v_coef_v>>v,\ \epsilon=<<eps_from_v_coef_xt>>x_t + "
+                   r"<<eps_from_v_coef_v>>v",
              proof=conversions_proof, instances=conversions_instances, doc=__doc__),
     Identity(id="path_score", problem="paths", slots=SLOTS_SCORE,
-             statement="grad log q(x_t|x_0) = -eps/s_t; E[x_0|x_t] = (x_t + s_t^2 grad log p_t)/a_t; grad log p_t = -E[eps|x_t]/s_t",
-             latex=r"\mathbb E[x_0\mid x_t]=\frac{x_t+s_t^2\nabla\log p_t(x_t)}{a_t}",
+             statement="grad log q(x_t|x_0) = <<cond_score_coef_eps>> eps; E[x_0|x_t] = (x_t + <<tweedie_coef>> grad log p_t)/a_t; "
+                       "grad log p_t = <<score_coef_eps>> E[eps|x_t]",
+             latex=r"\nabla\log q(x_t\mid x_0)=<<cond_score_coef_eps>>\epsilon,\ \mathbb E[x_0\mid x_t]=\frac{x_t + "
+                   r"<<tweedie_coef>>\nabla\log p_t(x_t)}{a_t},\ \nabla\log p_t=<<score_coef_eps>>\mathbb E[\epsilon\mid x_t]",
              proof=score_proof, instances=score_instances, doc=__doc__),
     Identity(id="path_velocity", problem="paths", slots=SLOTS_VELOCITY,
-             statement="u = a' x_0 + s' eps = (a'/a) x_t + (s' - a' s/a) eps",
-             latex=r"u=a'x_0+s'\epsilon=\tfrac{a'}{a}x_t+\big(s'-\tfrac{a's}{a}\big)\epsilon",
+             statement="u = <<u_coef_x0>> x_0 + <<u_coef_eps>> eps = <<u_coef_xt>> x_tau + <<u_coef_eps_hat>> eps "
+                       "(a_tau, s_tau, da, ds: a, s, a', s' at tau)",
+             latex=r"u=<<u_coef_x0>>\,x_0 + <<u_coef_eps>>\,\epsilon=<<u_coef_xt>>\,x_\tau + <<u_coef_eps_hat>>\,\epsilon",
              proof=velocity_proof, instances=lambda: _path_instances()[0], doc=__doc__),
     Identity(id="path_pf_ode", problem="paths", slots=SLOTS_PF_ODE,
-             statement="dx = f x dtau + g dW has marginal N(a x_0, s^2) for f = a'/a, g^2 = (s^2)' - 2 (a'/a) s^2; "
+             statement="dx = f x dtau + g dW has marginal N(a x_0, s^2) for f = <<drift>>, g^2 = <<diffusion2>>; "
                        "f x - g^2/2 grad log p = E[u|x]",
-             latex=r"\frac{dx}{d\tau}=f x-\tfrac12 g^2\nabla\log p_\tau(x),\ f=\frac{a'}{a},\ g^2=(s^2)'-2\frac{a'}{a}s^2",
+             latex=r"\frac{dx}{d\tau}=f x-\tfrac12 g^2\nabla\log p_\tau(x),\ f=<<drift>>,\ g^2=<<diffusion2>>",
              proof=pf_ode_proof, instances=lambda: _path_instances()[1], doc=__doc__),
     Identity(id="path_transition", problem="paths", slots=SLOTS_TRANSITION,
-             statement="q(x_t|x_s) = N(a_{t|s} x_s, s_{t|s}^2), a_{t|s} = a_t/a_s, s_{t|s}^2 = s_t^2 - a_{t|s}^2 s_s^2",
-             latex=r"q(x_t\mid x_s)=\mathcal N\big(\tfrac{a_t}{a_s}x_s,\ s_t^2-\tfrac{a_t^2}{a_s^2}s_s^2\big)",
+             statement="q(x_t|x_s) = N(<<mean_coef>> x_s, <<variance>>)",
+             latex=r"q(x_t\mid x_s)=\mathcal N\big(<<mean_coef>>x_s,\ <<variance>>\big)",
              proof=transition_proof, instances=transition_instances, doc=__doc__),
     Identity(id="path_posterior", problem="paths", slots=SLOTS_POSTERIOR,
-             statement="q(x_s|x_t,x_0) = N(a_s s_{t|s}^2/s_t^2 x_0 + a_{t|s} s_s^2/s_t^2 x_t, s_{t|s}^2 s_s^2/s_t^2)",
-             latex=r"q(x_s\mid x_t,x_0)=\mathcal N\big(\tfrac{a_s s_{t|s}^2}{s_t^2}x_0+\tfrac{a_{t|s}s_s^2}{s_t^2}x_t,\ \tfrac{s_{t|s}^2s_s^2}{s_t^2}\big)",
+             statement="q(x_s|x_t,x_0) = N(<<coef_x0>> x_0 + <<coef_xt>> x_t, <<variance>>)",
+             latex=r"q(x_s\mid x_t,x_0)=\mathcal N\big(<<coef_x0>>x_0 + <<coef_xt>>x_t,\ <<variance>>\big)",
              proof=posterior_path_proof, instances=posterior_path_instances, doc=__doc__),
     Identity(id="ddim_marginal", problem="paths", slots=SLOTS_DDIM,
-             statement="x_s = a_s x_0 + sqrt(s_s^2 - sigma_s^2) eps_hat + sigma_s z has marginal N(a_s x_0, s_s^2) for every sigma_s in [0, s_s]",
-             latex=r"x_s=a_s\hat x_0+\sqrt{s_s^2-\sigma_s^2}\,\hat\epsilon+\sigma_s z\ \Rightarrow\ q(x_s\mid x_0)=\mathcal N(a_sx_0,s_s^2)",
+             statement="x_s = <<coef_x0>> x0_hat + <<coef_eps>> eps_hat + sigma_ddim z has marginal N(a_s x_0, s_s^2) "
+                       "for every sigma_ddim in [0, s_s]",
+             latex=r"x_s=<<coef_x0>>\hat x_0 + <<coef_eps>>\hat\epsilon+\sigma_s z\ \Rightarrow\ "
+                   r"q(x_s\mid x_0)=\mathcal N(a_sx_0,s_s^2)",
              proof=ddim_proof, instances=ddim_instances, doc=__doc__),
     Identity(id="ddim_exact", problem="paths", slots=SLOTS_DDIM0,
-             statement="DDIM eta = 0 = exact PF-ODE solution with x0_hat fixed = DPM-Solver(++)-1 = Euler in sigma on x/a = flow Euler",
-             latex=r"x_s=\tfrac{s_s}{s_t}x_t+\big(a_s-\tfrac{s_sa_t}{s_t}\big)\hat x_0=\tfrac{s_s}{s_t}x_t-a_s(e^{-h}-1)\hat x_0",
+             statement="DDIM eta = 0, x_s = <<coef_xt>> x_t + <<coef_x0>> x0_hat, is the exact PF-ODE solution with "
+                       "x0_hat fixed = DPM-Solver(++)-1 = Euler in sigma = s/a on x/a = flow-matching Euler",
+             latex=r"x_s=<<coef_xt>>x_t + <<coef_x0>>\hat x_0=\tfrac{s_s}{s_t}x_t-a_s(e^{-h}-1)\hat x_0",
              proof=ddim0_proof, instances=ddim0_instances, doc=__doc__),
     Identity(id="path_reparam", problem="paths", slots=SLOTS_REPARAM,
-             statement="x/a is VE with sigma = s/a; x/(a+s) is a flow path with tau = s/(a+s); the shift tau -> k tau/(1+(k-1)tau) divides the SNR by k^2",
-             latex=r"\frac{x_t}{a_t}=x_0+\frac{s_t}{a_t}\epsilon,\ \frac{x_t}{a_t+s_t}=(1-\tau)x_0+\tau\epsilon,\ \frac{1-\tau'}{\tau'}=\frac{1-\tau}{k\tau}",
+             statement="<<ve_scale>> x_t = x_0 + <<ve_sigma>> eps (VE); <<flow_scale>> x_t = (1 - tau) x_0 + tau eps with "
+                       "tau = <<flow_tau>> (flow); the shift tau -> <<shift>> divides e^lambda by k",
+             latex=r"<<ve_scale>>x_t=x_0+<<ve_sigma>>\epsilon,\ <<flow_scale>>x_t=(1-\tau)x_0+\tau\epsilon,\ "
+                   r"\tau=<<flow_tau>>,\ \tau\mapsto<<shift>>",
              proof=reparam_proof, instances=reparam_instances, doc=__doc__),
     Identity(id="path_gaussian_data", problem="paths", slots=SLOTS_GAUSSIAN,
-             statement="x_0 ~ N(m, v): E[x_0|x_t] = m + a_t v (x_t - a_t m)/(a_t^2 v + s_t^2); the PF-ODE solution is "
-                       "a_s m + sqrt((a_s^2 v + s_s^2)/(a_t^2 v + s_t^2)) (x_t - a_t m)",
-             latex=r"x_s=a_sm+\sqrt{\tfrac{a_s^2v+s_s^2}{a_t^2v+s_t^2}}\,(x_t-a_tm)",
+             statement="x_0 ~ N(m, v): x_0 | x_t ~ N(<<denoiser>>, <<posterior_variance>>), grad log p_t = <<score>>; "
+                       "the PF-ODE solution is x_s = <<pf_ode_solution>>",
+             latex=r"x_0\mid x_t\sim\mathcal N\big(<<denoiser>>,\ <<posterior_variance>>\big),\ \nabla\log p_t=<<score>>,"
+                   r"\ x_s=<<pf_ode_solution>>",
              proof=gaussian_proof, instances=gaussian_instances, doc=__doc__),
 ]
 

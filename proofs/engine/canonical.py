@@ -12,7 +12,6 @@ import sympy as sp
 
 from ..symbols import abar, alpha, family
 from . import kernel
-from .kernel import exactly_zero, is_positive, log_of_positive  # noqa: F401 - re-exported
 
 _UNIT = ("alpha", "abar", "abar_ratio")  # sequences valued in (0, 1)
 

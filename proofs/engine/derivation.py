@@ -108,6 +108,7 @@ class Derivation:
     hypotheses: tuple = ()
     lower: Mapping = field(default_factory=dict)
     budget: float | None = None
+    real_rhs: bool = False  # claims: a point where the proved side is not real is outside the proof's domain
 
     def __post_init__(self):
         self.hypotheses = _hypotheses(self.hypotheses)
@@ -262,32 +263,29 @@ class Derivation:
                 ca, cb = log_of_positive(ca, units), log_of_positive(cb, units)
             d = _merge_integrals(ca - cb, units)
             if step.relation == "=":
-                if exactly_zero(d, units):
-                    return Case(label, "proved", ("log domain; " if self.log_domain else "")
-                                + "exact: the difference cancels to 0 over a common denominator, radicals reduced")
+                proved = kernel.zero_case(label, d, units, "log domain; " if self.log_domain else "")
             else:
-                ok, how = self._nonnegative(d, back, step)
-                if ok:
-                    return Case(label, "proved", how)
+                proved = self._nonnegative(label, d, back, step)
+            if proved is not None:
+                return proved
         except BudgetExhausted:
             raise
         except Exception as exc:  # noqa: BLE001 - a step the engine cannot evaluate is not decided
             return Case(label, "undecided", f"could not evaluate: {type(exc).__name__}: {str(exc)[:300]}")
         return self._search(index, label, ca, cb, back, step, subs, low, A, B, R, led)
 
-    def _nonnegative(self, d: sp.Expr, back: dict, step: Step) -> tuple[bool, str]:
+    def _nonnegative(self, label: str, d: sp.Expr, back: dict, step: Step) -> Case | None:
+        """Propose how to see lhs - rhs >= 0 (pointwise under E; directly; or by a change of variables
+        and convexity); the kernel decides."""
         units = _units(back)
         before = d
         d = _pointwise(d, self)
         if d != before:
             kernel.use("expectation_monotone")
         d = split_logs(d, units)
-        if not d.free_symbols:
-            if kernel.certified_sign(d) in (0, 1):
-                return True, "exact: the difference is a number >= 0 (interval arithmetic)"
-            return False, ""
-        if kernel.nonnegative(d, units):
-            return True, "exact: the difference is nonnegative under the positivity assumptions"
+        direct = kernel.nonnegative_case(label, d, units)
+        if direct is not None or not d.free_symbols:
+            return direct
         if step.positive_change and len(step.positive_change) == 1:
             (old, new), = step.positive_change.items()
             old_c, _ = _positive_symbols(sp.sympify(old), self.domains)
@@ -295,16 +293,11 @@ class Derivation:
             fresh = sorted(new.free_symbols - d.free_symbols - old_c.free_symbols, key=str)
             var = fresh[0] if len(fresh) == 1 else None
             # old = var * c with old > 0 and c > 0 free of var maps var in (0, oo) onto old's range
-            scale = sp.cancel(new / var) if var is not None else None
-            if (var is None or not var.is_positive or not old_c.is_positive or scale.has(var)
-                    or not is_positive(scale, units)):
-                return False, ""
-            g = split_logs(sp.expand(d.subs(old_c, new)), units)
-            crit = kernel.convex_certificate(g, var)
-            if crit is not None:
-                return True, (f"exact: with {old} = {new}, the difference g({var}) has g'' > 0 for "
-                              f"{var} > 0 and g = g' = 0 at {var} = {crit} (convexity)")
-        return False, ""
+            if var is None or not old_c.is_positive:
+                return None
+            g = sp.expand(d.subs(old_c, new))
+            return kernel.convex_case(label, g, var, sp.cancel(new / var), units, f"{old} = {new}")
+        return None
 
     def _search(self, index, label, ca, cb, back, step, subs, low, A, B, R, led) -> Case:
         if (ca - cb).has(*_OPAQUE):
@@ -321,6 +314,8 @@ class Derivation:
         for point, vals in self._points(free, back, rng, count, low, f):
             kernel.check_deadline()
             if vals is None:
+                continue
+            if self.real_rhs and abs(vals[1].imag) > 0:
                 continue
             evaluated += 1
             # the screen runs at 30 digits: a difference below its resolution (+ 10^-40) is looked
@@ -386,6 +381,12 @@ class Derivation:
     # -- a step, and the chain ----------------------------------------------------------------------
     def _compare(self, i: int, a: sp.Expr, b: sp.Expr, step: Step) -> StepResult:
         t0 = time.perf_counter()
+        try:
+            return self._decide(i, a, b, step, t0)
+        except BudgetExhausted:  # the interrupt landed while the budget was being disarmed
+            return kernel.budget_exhausted(i, step.reason, step.relation, a, b, time.perf_counter() - t0)
+
+    def _decide(self, i: int, a, b, step: Step, t0: float) -> StepResult:
         declared = tuple(self.hypotheses) + tuple(step.hypotheses)
         with kernel.checking(declared, self.budget) as led:
             try:

@@ -165,6 +165,8 @@ def check_deadline() -> None:
 
 
 def _alarm(signum, frame):  # pragma: no cover - timing dependent
+    """Interrupt a computation past its deadline. It repeats every 0.25 s until the check ends, since
+    an interrupt that lands in a garbage-collector callback is ignored by Python."""
     led = _LEDGER.get()
     if led is not None and time.monotonic() > led.deadline - 0.01:
         raise BudgetExhausted()
@@ -622,6 +624,41 @@ class Case:
     point: dict | None = None
     lhs_value: object = None
     rhs_value: object = None
+    certificate: object = None   # TOKEN on a "proved" case: only the deciders below make one
+
+
+def zero_case(label: str, d: sp.Expr, units: frozenset, note: str = "") -> Case | None:
+    """A proved case when the difference of the two sides is exactly zero on the domain."""
+    if exactly_zero(d, units):
+        return Case(label, "proved", note + "exact: the difference cancels to 0 over a common denominator, "
+                    "radicals reduced", certificate=TOKEN)
+    return None
+
+
+def nonnegative_case(label: str, d: sp.Expr, units: frozenset) -> Case | None:
+    """A proved case when the difference (lhs - rhs) is >= 0 on the domain: a number certified by
+    interval arithmetic, or an expression the oracle proves nonnegative."""
+    d = split_logs(d, units)
+    if not d.free_symbols:
+        if certified_sign(d) in (0, 1):
+            return Case(label, "proved", "exact: the difference is a number >= 0 (interval arithmetic)", certificate=TOKEN)
+        return None
+    if nonnegative(d, units):
+        return Case(label, "proved", "exact: the difference is nonnegative under the positivity assumptions",
+                    certificate=TOKEN)
+    return None
+
+
+def convex_case(label: str, g: sp.Expr, var: sp.Symbol, scale: sp.Expr, units: frozenset, text: str) -> Case | None:
+    """A proved case from the convexity certificate of g(var) >= 0 for var > 0, where the change of
+    variables old = var * scale (scale > 0, free of var) maps var in (0, oo) onto old's range."""
+    if not var.is_positive or scale.has(var) or not is_positive(scale, units):
+        return None
+    crit = convex_certificate(split_logs(g, units), var)
+    if crit is None:
+        return None
+    return Case(label, "proved", f"exact: with {text}, the difference g({var}) has g'' > 0 for {var} > 0 and "
+                f"g = g' = 0 at {var} = {crit} (convexity)", certificate=TOKEN)
 
 
 def conclude(index: int, reason: str, relation: str, lhs, rhs, cases: list[Case], led: Ledger,
@@ -639,11 +676,8 @@ def conclude(index: int, reason: str, relation: str, lhs, rhs, cases: list[Case]
         need = ", ".join(f"'{h}' ({HYPOTHESES.get(h, h)})" for h in sorted(led.missing))
         return StepResult(index, reason, relation, Verdict.UNDECIDED,
                           f"needs the hypothesis {need}, not declared", seconds, lhs, rhs)
-    if defined and all(c.status == "proved" for c in defined):
-        domain = None
-        if undefined:
-            domain = (f"{' and '.join(c.label for c in defined)}; undefined at "
-                      f"{', '.join(c.label for c in undefined)}")
+    if defined and all(c.status == "proved" and c.certificate is TOKEN for c in defined):
+        domain = _domain_text(defined, undefined) if undefined else None
         method = "; ".join(f"[{c.label}] {c.method}" if len(cases) > 1 else c.method for c in defined)
         return StepResult(index, reason, relation, Verdict.PROVED, method, seconds, lhs, rhs,
                           hypotheses=tuple(led.assumed), domain=domain, certificate=TOKEN)
@@ -651,9 +685,25 @@ def conclude(index: int, reason: str, relation: str, lhs, rhs, cases: list[Case]
         return StepResult(index, reason, relation, Verdict.UNDECIDED,
                           "undefined on the whole domain: " + "; ".join(f"[{c.label}] {c.method}" for c in undefined),
                           seconds, lhs, rhs)
-    open_ = [c for c in defined if c.status != "proved"]
+    open_ = [c for c in defined if not (c.status == "proved" and c.certificate is TOKEN)]
     return StepResult(index, reason, relation, Verdict.UNDECIDED,
                       "; ".join(f"[{c.label}] {c.method}" for c in open_), seconds, lhs, rhs)
+
+
+def _domain_text(defined: list[Case], undefined: list[Case]) -> str:
+    """"t >= 2; undefined at t = 1" when the undefined cases are the smallest values of one integer
+    symbol, else the labels as they are."""
+    import re
+
+    gone = [re.fullmatch(r"(\w+) = (\d+)", c.label) for c in undefined]
+    rest = [re.fullmatch(r"(\w+) (>=|=) (\d+)", c.label) for c in defined]
+    if all(gone) and all(rest) and len({m.group(1) for m in gone + rest}) == 1:
+        name = gone[0].group(1)
+        top = max(int(m.group(2)) for m in gone)
+        if all(int(m.group(3)) > top for m in rest):
+            where = ", ".join(f"{name} = {m.group(2)}" for m in sorted(gone, key=lambda m: int(m.group(2))))
+            return f"{name} >= {top + 1}; undefined at {where}"
+    return f"{' and '.join(c.label for c in defined)}; undefined at {', '.join(c.label for c in undefined)}"
 
 
 def _real_or_none(v):

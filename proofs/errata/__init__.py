@@ -1,7 +1,7 @@
 """Errata of the seed homework: a verdict for every displayed equation and every ``=`` step.
 
 The transcription (LaTeX as written, typos included, and the SymPy comparisons that decide each
-line) lives in :mod:`proofs.errata_data`. This module runs those comparisons with the derivation
+line) lives in :mod:`proofs.errata.data`. This module runs those comparisons with the derivation
 engine (:class:`proofs.derivation.Derivation`, ``log_domain=True`` for densities) and computes
 each verdict at run time:
 
@@ -35,7 +35,7 @@ VERDICTS = ("holds", "wrong", "notation", "error")
 class CheckOutcome:
     """One engine comparison: the check (with the expressions actually compared) and its result."""
 
-    check: object  # errata_data.Check
+    check: object  # proofs.errata.data.Check
     result: StepResult
 
     def to_dict(self) -> dict:
@@ -168,7 +168,7 @@ def _how(outcomes: list[CheckOutcome]) -> str:
 
 
 def errata(entries=None) -> list[ErrataEntry]:
-    """Verdicts for every transcribed entry (default: all of :data:`proofs.errata_data.ENTRIES`)."""
+    """Verdicts for every transcribed entry (default: all of :data:`proofs.errata.data.ENTRIES`)."""
     if entries is None:
         from .data import ENTRIES as entries
     return [check_entry(e) for e in entries]

@@ -83,6 +83,22 @@ def test_path_identity_is_proved_for_a_general_path(results, identity_id):
     assert ident.statement and ident.latex and ident.doc and ident.problem == "paths"
 
 
+@pytest.mark.parametrize("identity_id", IDS)
+def test_statement_and_latex_are_generated_from_the_slots(monkeypatch, identity_id):
+    """Every slot's text and LaTeX (up to the sign the template absorbs) is in the statement; changing a slot
+    changes it."""
+    from proofs.identity import slot_latex, slot_text
+    ident = IDENTITIES[identity_id]
+    for expr in ident.slots.values():
+        assert slot_text(expr).lstrip("-") in ident.statement, (slot_text(expr), ident.statement)
+        assert slot_latex(expr).lstrip("-") in ident.latex, (slot_latex(expr), ident.latex)
+    assert "<<" not in ident.statement + ident.latex
+    name = next(iter(ident.slots))
+    before = ident.statement
+    monkeypatch.setitem(ident.slots, name, sp.Symbol("changed"))
+    assert ident.statement != before and "changed" in ident.statement
+
+
 def test_tweedie_for_the_path_declares_leibniz(results):
     hyps = [h for d in results["path_score"].derivations for h in d.hypotheses]
     assert any(h.startswith("leibniz") for h in hyps), hyps

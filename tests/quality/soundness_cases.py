@@ -491,6 +491,8 @@ class Case:
     check: Callable[[object], None] | None = None
     #: a PROVED verdict must come with a narrowed domain (the sides are undefined somewhere)
     proved_needs_domain: bool = False
+    #: CPU seconds after which the case counts as a hang (a whole identity has many steps)
+    guard_s: float = 30
 
 
 CASES: list[Case] = []
@@ -501,9 +503,9 @@ def _eng():
     return engine
 
 
-def case(cls, id, why, run, expect, check=None, proved_needs_domain=False):
+def case(cls, id, why, run, expect, check=None, proved_needs_domain=False, guard_s=30):
     expect = frozenset([expect] if isinstance(expect, str) else expect)
-    CASES.append(Case(f"{cls}-{id}", cls, why, run, expect, check, proved_needs_domain))
+    CASES.append(Case(f"{cls}-{id}", cls, why, run, expect, check, proved_needs_domain, guard_s))
 
 
 def cmp(lhs, rhs, **options):
@@ -685,9 +687,9 @@ case(C, "merge-divergent", "int (1+u)/u - int 1/u is oo - oo on (0, 1); merging 
 case(C, "constant-factor", "a constant factor leaves an integral: no hypothesis needed",
      cmp(sp.Integral(2 * x**2, (x, 0, 1)), 2 * sp.Integral(x**2, (x, 0, 1))), PROVED)
 case(C, "dsm-identity", "the DSM identity (which declares its Fubini/Leibniz steps) stays PROVED",
-     lambda: __import__("proofs").IDENTITIES["dsm"].check(), PROVED)
+     lambda: __import__("proofs").IDENTITIES["dsm"].check(), PROVED, guard_s=180)
 case(C, "tweedie-identity", "Tweedie's lemma (differentiation under the integral) stays PROVED",
-     lambda: __import__("proofs").IDENTITIES["tweedie"].check(), PROVED)
+     lambda: __import__("proofs").IDENTITIES["tweedie"].check(), PROVED, guard_s=180)
 
 # ---------------------------------------------------------------- empty sums (standard convention: 0)
 C = "empty-sum"
@@ -1024,7 +1026,7 @@ case(C, "sigma-ratio", "sigma_t^2 beta_t/(sigma_t alpha_t) = sigma_t (1 - alpha_
 for _id in ("forward_marginal", "posterior", "posterior_eps", "elbo_bound", "elbo_decomposition", "eps_loss",
             "dsm", "tweedie", "score_eps"):
     case(C, f"identity-{_id}", f"the identity {_id} stays PROVED",
-         (lambda i=_id: __import__("proofs").IDENTITIES[i].check()), PROVED)
+         (lambda i=_id: __import__("proofs").IDENTITIES[i].check()), PROVED, guard_s=180)
 
 # ---------------------------------------------------------------- claims through the parser
 C = "claim"

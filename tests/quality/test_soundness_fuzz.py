@@ -20,13 +20,15 @@ a real symbol, an index shift, dropping an Abs, sqrt(u) -> (u^2)^(1/4), and the 
   where the sides certainly differ fails the test with the pair and the point.
 * every REFUTED carries a counterexample that ``soundness_cases.check_counterexample`` certifies.
 
-Examples: 90 pairs in the default run (``DEFAULT_EXAMPLES``; derandomised by the "ci" profile of
+Examples: 150 pairs in the default run (``DEFAULT_EXAMPLES``; derandomised by the "ci" profile of
 tests/conftest.py when CI is set), 10,000 under ``-m slow`` (``test_fuzz_rewrites_slow``). Each
 compare gets a 2 s kernel budget here (``BUDGET_S``; UNDECIDED when it runs out). Measured on the
-project's 2-core CPU against the kernel of 2026-12-01 21:25 UTC: 100 examples in 67 s with the
-machine otherwise quiet, 90 in 249 s at load average 13 (shared); the slow run is some hours.
-With that kernel: no PROVED was violated; one REFUTED carried a point outside the domain (t = 1
-with abar[t-1] = 0.78; now the corpus case boundary-t-point-respects-abar0).
+project's 2-core CPU against the kernel of 2026-12-01 22:10 UTC: 150 examples in 46 s with CI=1
+(derandomised) and 60 s random (load average 4); expect some hours for the slow run.
+Findings so far: no PROVED was violated (the default runs plus a 40-minute random run on a loaded
+machine); REFUTED points outside the domain (t = 1 reported with abar[t-1] = 0.78, so abar_0 != 1)
+were found 4 times in 21:16-21:50 and fixed by the lead since (corpus case
+boundary-t-point-respects-abar0 keeps it).
 
 Two tests hold the fuzzer itself to account: a kernel that says PROVED to everything, or REFUTED
 with a made-up point, fails it; and the re-checker catches log(x^2) = 2 log x and sum_3^t 1 = t - 2.
@@ -51,7 +53,7 @@ y = sp.Symbol("y", real=True)
 p = sp.Symbol("p", positive=True)
 k = sp.Symbol("k", integer=True)
 
-DEFAULT_EXAMPLES = 90
+DEFAULT_EXAMPLES = 150
 SLOW_EXAMPLES = 10_000
 POINTS = 8
 GUARD_S = 30
