@@ -20,7 +20,7 @@ a real symbol, an index shift, dropping an Abs, sqrt(u) -> (u^2)^(1/4), and the 
   where the sides certainly differ fails the test with the pair and the point.
 * every REFUTED carries a counterexample that ``soundness_cases.check_counterexample`` certifies.
 
-Examples: 150 pairs in the default run (``DEFAULT_EXAMPLES``; derandomised by the "ci" profile of
+Examples: 250 pairs in the default run (``DEFAULT_EXAMPLES``; derandomised by the "ci" profile of
 tests/conftest.py when CI is set), 10,000 under ``-m slow`` (``test_fuzz_rewrites_slow``). Each
 compare gets a 2 s kernel budget here (``BUDGET_S``; UNDECIDED when it runs out). Measured on the
 project's 2-core CPU against the kernel of 2026-12-01 22:10 UTC: 150 examples in 46 s with CI=1
@@ -53,7 +53,7 @@ y = sp.Symbol("y", real=True)
 p = sp.Symbol("p", positive=True)
 k = sp.Symbol("k", integer=True)
 
-DEFAULT_EXAMPLES = 150
+DEFAULT_EXAMPLES = 250
 SLOW_EXAMPLES = 10_000
 POINTS = 8
 GUARD_S = 30
