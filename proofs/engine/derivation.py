@@ -103,7 +103,6 @@ class Derivation:
     random_functions: tuple = ()
     expectation_rules: Mapping = field(default_factory=dict)
     sum_var: sp.Symbol | None = None
-    points: int = 6  # kept for compatibility; the search uses search.POINTS_EQ / POINTS_GE
     seed: int = 20240601
     hypotheses: tuple = ()
     lower: Mapping = field(default_factory=dict)
