@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import contextvars
 import math
+import re
 import signal
 import threading
 import time
@@ -693,8 +694,6 @@ def conclude(index: int, reason: str, relation: str, lhs, rhs, cases: list[Case]
 def _domain_text(defined: list[Case], undefined: list[Case]) -> str:
     """"t >= 2; undefined at t = 1" when the undefined cases are the smallest values of one integer
     symbol, else the labels as they are."""
-    import re
-
     gone = [re.fullmatch(r"(\w+) = (\d+)", c.label) for c in undefined]
     rest = [re.fullmatch(r"(\w+) (>=|=) (\d+)", c.label) for c in defined]
     if all(gone) and all(rest) and len({m.group(1) for m in gone + rest}) == 1:

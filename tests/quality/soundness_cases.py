@@ -721,6 +721,11 @@ case(C, "karr-induction-alpha", "sum_{k=3}^t beta_k + beta_1 + beta_2 = sum_1^t 
 
 # ---------------------------------------------------------------- unchecked premises
 C = "premise"
+case(C, "gaussian-variance-unknown-sign", "E[V^2] for V ~ N(0, x) is x only when x > 0: with x real of unknown "
+     "sign the moments rule (side condition: variance > 0) must not fire",
+     cmp(__import__("proofs").GaussianExpectation(y**2, y, 0, x), x), UNDECIDED)
+case(C, "gaussian-variance-positive", "E[V^2] for V ~ N(0, 1 - abar_t) is 1 - abar_t (variance proved positive)",
+     cmp(__import__("proofs").GaussianExpectation(y**2, y, 0, 1 - abar[t]), 1 - abar[t]), PROVED)
 case(C, "given-abar-1", "given abar_t = 1 is false on the domain (abar_t < 1): it proves nothing",
      chain((abar[t], {}), (sp.Integer(1), {"given": {abar[t]: 1}})), REFUTED)
 case(C, "given-alpha-abar", "given alpha_t = abar_t holds only at t = 1",
