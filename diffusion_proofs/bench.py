@@ -307,6 +307,11 @@ def run_cli(args) -> int:
         out["mc"] = bench_mc(device=args.device, dtype=args.dtype, n=args.n, d=args.d, T=args.T,
                              repeats=args.repeats, chunk_size=args.chunk_size, confirm=not args.no_confirm)
         met &= all(out["mc"]["targets_met"].values())
+        errors = {k: v for k, v in (out["mc"].get("confirm_seconds") or {}).items()
+                  if isinstance(v, str) and v.startswith("error")}
+        if errors:  # a confirm that raised is a failed benchmark, whatever the timings
+            out["mc"]["confirm_errors"] = errors
+            met = False
     if args.json:  # one kind asked for: its figures at the top level; both: keyed by kind
         print(json.dumps(significant(out if len(out) > 1 else next(iter(out.values()))), indent=2, default=str))
     else:
@@ -316,6 +321,8 @@ def run_cli(args) -> int:
             if "symbolic" in out:
                 print()
             print(mc_table(out["mc"]))
+        for identity, err in (out.get("mc", {}).get("confirm_errors") or {}).items():
+            print(f"confirm({identity}) {err}")
         print(f"\n{'all targets met' if met else 'TARGET MISSED'}")
     return 0 if met else 1
 

@@ -18,12 +18,26 @@ from __future__ import annotations
 import argparse
 import json
 
+import sympy as sp
+
 from proofs import IDENTITIES, ParseError, check_claim, parse_expression
 
 from . import options
 from .options import InputError
 
 SCHEDULES = ("linear", "scaled_linear", "cosine", "sigmoid")
+
+
+def _path_names() -> dict:
+    """The scalar symbols of the Gaussian-path identities (proofs.paths.SYMBOLS), allowed in their claims."""
+    import sympy as sp
+
+    from proofs.paths import SYMBOLS
+    return {name: sym for name, sym in SYMBOLS.items() if isinstance(sym, sp.Symbol)}
+
+
+def _names(identity) -> dict | None:
+    return _path_names() if identity.problem == "paths" else None
 
 
 def _identities() -> dict:
@@ -47,6 +61,7 @@ def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = ("Check your answer to one identity: each slot is parsed safely (no eval), checked "
                           "against the symbolic proof and confirmed by Monte Carlo.")
     notes = ("names: t, alpha[.], beta[.], abar[.], sigma[.], noise_std, x, x_tilde; functions sqrt, exp, log\n"
+             f"Gaussian-path identities also: {', '.join(_path_names())}\n"
              "a value starting with '-' needs '=': --coef-eps='-beta[t]/sqrt(alpha[t]*(1-abar[t]))'")
     parser.epilog = (f"{parser.epilog}\n{notes}" if parser.epilog else
                      "example: diffusion-proofs check posterior --coef-x0 'sqrt(abar[t-1])*beta[t]/(1-abar[t])'\n"
@@ -86,9 +101,16 @@ def _claims(args: argparse.Namespace) -> dict:
     claim = {}
     for slot, text in given.items():
         try:
-            claim[slot] = parse_expression(text)
+            claim[slot] = parse_expression(text, _names(identity))
         except ParseError as exc:
             raise InputError(f"{option(slot)}: {exc}") from exc
+        names = _names(identity)
+        if names is not None:  # a path claim lives in the path's symbols: no t, abar[t], ...
+            foreign = sorted(str(a) for a in claim[slot].atoms(sp.Symbol, sp.Indexed)
+                             if a not in names.values() and not isinstance(a, sp.Idx))
+            if foreign:
+                raise InputError(f"{option(slot)}: {foreign[0]!r} is not a symbol of the Gaussian-path identities "
+                                 f"(known: {', '.join(names)}): {text!r}")
     return claim
 
 

@@ -95,8 +95,10 @@ def _tokenize(text: str) -> list[tuple[str, str, int]]:
 
 
 class _Parser:
-    def __init__(self, text: str):
+    def __init__(self, text: str, names: dict | None = None):
         self.text = text
+        self.scalars = {**_SCALARS, **(names or {})}
+        self.known = list(PUBLIC) + [n for n in (names or {}) if n not in PUBLIC]
         self.tokens = _tokenize(text)
         self.i = 0
         self.depth = 0
@@ -237,9 +239,9 @@ class _Parser:
                 raise ParseError(f"the function {value!r} must be called, e.g. {value}(t)", value, pos)
             if value in _SEQUENCE_NAMES:
                 return _SEQUENCE_NAMES[value]  # postfix demands the index
-            if value in _SCALARS:
-                return _SCALARS[value]
-            raise ParseError(f"unknown name (known: {', '.join(PUBLIC)}; functions: {', '.join(FUNCTIONS)})",
+            if value in self.scalars:
+                return self.scalars[value]
+            raise ParseError(f"unknown name (known: {', '.join(self.known)}; functions: {', '.join(FUNCTIONS)})",
                              value, pos)
         if kind == "op" and value == "(":
             self.open.append(("(", pos))
@@ -290,8 +292,12 @@ def _index(base: sp.IndexedBase, index: sp.Expr, text: str, pos: int) -> sp.Inde
     return base[index]
 
 
-def parse_expression(text: str) -> sp.Expr:
+def parse_expression(text: str, names: dict | None = None) -> sp.Expr:
     """Parse claim text into a SymPy expression in the symbols of :mod:`proofs.symbols`.
+
+    ``names``: extra scalar names {name: sympy.Symbol} allowed in the text (the Gaussian-path
+    identities pass :data:`proofs.paths.SYMBOLS`' symbols: a_t, s_t, a_s, s_s, tau, k, ...); a
+    name given here takes precedence over a scalar of the same name. Only Symbols are accepted.
 
     Raises :class:`ParseError` (a ValueError) for anything outside the whitelist: other
     names or calls, attribute access, strings, commas, bad indices, unbalanced brackets,
@@ -301,7 +307,13 @@ def parse_expression(text: str) -> sp.Expr:
         raise ParseError(f"expected text (str), got {type(text).__name__}")
     if len(text) > MAX_LENGTH:
         raise ParseError(f"text too long ({len(text)} characters; at most {MAX_LENGTH})")
-    expr = _Parser(text).parse()
+    if names is not None:
+        bad = [n for n, sym in names.items() if not (isinstance(n, str) and _NAME.fullmatch(n)
+                                                      and isinstance(sym, sp.Symbol))]
+        if bad or set(names) & (set(FUNCTIONS) | set(_SEQUENCE_NAMES)):
+            raise ValueError(f"names must map identifiers (not functions or sequences) to sympy Symbols: "
+                             f"{(bad or sorted(set(names) & (set(FUNCTIONS) | set(_SEQUENCE_NAMES))))[0]!r}")
+    expr = _Parser(text, names).parse()
     if expr.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
         raise ParseError(f"the expression is not finite (division by zero or log(0)?): {expr}")
     if expr.has(sp.I):

@@ -85,3 +85,27 @@ def test_bench_json_has_sensible_digits(capsys):
     floats = re.findall(r"(?<![\w.])(\d+\.\d+(?:e[-+]\d+)?)(?![\w.+])", out)
     digits = [len(f.split("e")[0].replace(".", "").strip("0")) for f in floats]  # significant digits
     assert digits and max(digits) <= 4, out
+
+
+def test_bench_cli_a_confirm_that_raises_is_exit_1(monkeypatch, capsys):
+    """A benchmark whose confirm raised has not met its targets, however fast the kernel was."""
+    import json
+    import sys
+    import types
+
+    from diffusion_proofs.cli import main
+    fake = types.ModuleType("montecarlo.confirmation")
+
+    def confirm(identity, schedule, device="cpu"):
+        if identity == "tweedie":
+            raise RuntimeError("boom")
+
+    fake.confirm = confirm
+    monkeypatch.setitem(sys.modules, "montecarlo.confirmation", fake)
+    tiny = ["--n", "64", "--d", "2", "--T", "3", "--repeats", "1", "--chunk-size", "32"]
+    assert main(["bench", "--mc", "--json", *tiny]) == 1
+    r = json.loads(capsys.readouterr().out)
+    assert list(r["confirm_errors"]) == ["tweedie"] and "boom" in r["confirm_errors"]["tweedie"]
+    assert main(["bench", "--mc", *tiny]) == 1
+    out = capsys.readouterr().out
+    assert "confirm(tweedie) error: RuntimeError: boom" in out and "TARGET MISSED" in out

@@ -194,3 +194,24 @@ def test_subprocess_hostile_text_exit_2_no_side_effect(tmp_path):
     r = _subprocess(["posterior", "--coef-x0", f"__import__('os').system('touch {path}')", "--no-mc"])
     assert r.returncode == 2 and "dunder" in r.stderr and "Traceback" not in r.stderr
     assert not path.exists()
+
+
+@pytest.mark.parametrize("argv, code, verdict", [
+    (["path_conversions", "--x0-coef-xt", "1/a_t", "--x0-coef-eps=-s_t/a_t", "--no-mc"], 0, "PROVED"),
+    (["path_conversions", "--x0-coef-xt", "1/s_t", "--no-mc"], 1, "REFUTED"),
+    (["path_reparam", "--shift", "k*tau/(1 + (k - 1)*tau)", "--no-mc"], 0, "PROVED"),
+    (["path_reparam", "--shift", "k**2*tau/(1 + (k**2 - 1)*tau)", "--no-mc"], 1, "REFUTED"),  # applied twice
+])
+def test_path_identities_parse_their_own_symbols(argv, code, verdict, capsys):
+    """The Gaussian-path identities' claims are written in proofs.paths.SYMBOLS (a_t, s_t, tau, k, ...)."""
+    got, out, err = run(argv, capsys)
+    assert got == code, (out, err)
+    assert verdict in out
+
+
+def test_path_symbols_stay_out_of_the_seed_identities(capsys):
+    got, out, err = run(["posterior", "--coef-x0", "a_t", "--no-mc"], capsys)
+    assert got == 2 and "unknown name" in err and "'a_t'" in err and "Traceback" not in err
+    got, out, err = run(["path_conversions", "--x0-coef-xt", "1/a_t + abar[t]", "--no-mc"], capsys)
+    assert got == 2 and "abar[t]" in err and "not a symbol of the Gaussian-path identities" in err
+    assert err.count("\n") == 1 and "Traceback" not in err

@@ -209,3 +209,16 @@ def test_fuzz_any_text_only_parse_error(text):
     except ParseError:
         return
     assert isinstance(result, sp.Expr)
+
+
+def test_extra_names_are_allowed_only_when_given():
+    import sympy as sp
+
+    from proofs import ParseError, parse_expression
+    a_t = sp.Symbol("a_t", positive=True)
+    assert parse_expression("1/a_t", {"a_t": a_t}) == 1 / a_t
+    with pytest.raises(ParseError, match="unknown name"):
+        parse_expression("1/a_t")
+    for bad in ({"sqrt": a_t}, {"abar": a_t}, {"a_t": sp.Function("a")}, {"1x": a_t}):
+        with pytest.raises(ValueError):
+            parse_expression("1", bad)
