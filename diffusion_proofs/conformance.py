@@ -81,7 +81,7 @@ def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
                         "called with --config as keyword arguments)")
     parser.add_argument("--config", type=options.json_object, default={},
                         help="JSON object of keyword arguments for the factory")
-    parser.add_argument("--dtype", default="float32", choices=PROBE_DTYPES, help="probe dtype (default float32)")
+    parser.add_argument("--dtype", default=None, choices=PROBE_DTYPES, help="probe dtype (default float32)")
     parser.add_argument("--alpha", type=options.probability, default=1e-6,
                         help="family-wise false-alarm rate of noise tests, in (0, 1)")
     parser.add_argument("--seed", type=options.non_negative_int, default=0)
@@ -91,10 +91,16 @@ def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
                         help="steps of the strided grids")
     parser.add_argument("--spacings", type=_spacings, default=None, help="comma list of leading,trailing,linspace "
                         "or 'all' (default: the configured timestep_spacing)")
-    parser.add_argument("--limit", type=options.positive_int, default=40, help="rows of the table (default 40)")
+    parser.add_argument("--limit", type=options.positive_int, default=None,
+                        help="rows of the table (default 40; --sweep: every configuration)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--all", action="store_true", help="with scheduler 'diffusers': check every scheduler "
                         "class diffusers ships, default config, one row each (exit 1 if any FAILs)")
+    parser.add_argument("--sweep", action="store_true", help="DDPM/DDIM(-Parallel): check every documented "
+                        "configuration axis (covering design; one row per configuration; exit 1 if any FAILs); "
+                        "--config gives the base configuration")
+    parser.add_argument("--quick", action="store_true", help="with --sweep: the quick design (9 configurations, "
+                        "every value of every axis)")
 
 
 def _run_all(args) -> int:
@@ -118,6 +124,38 @@ def _run_all(args) -> int:
     return 1 if any(r is not None and r.status == "FAIL" for _, r, _, _ in rows) else 0
 
 
+def _check_sweep_options(args) -> None:
+    """--quick needs --sweep; --sweep chooses the grids, timesteps and dtype itself and checks one class."""
+    sweep = getattr(args, "sweep", False)
+    if getattr(args, "quick", False) and not sweep:
+        raise InputError("--quick selects the quick sweep design: it needs --sweep")
+    if not sweep:
+        return
+    for flag, value in (("--all", getattr(args, "all", False)), ("--timesteps", args.timesteps),
+                        ("--num-inference-steps", args.num_inference_steps), ("--spacings", args.spacings),
+                        ("--dtype", args.dtype)):
+        if value:
+            shown = "" if value is True else f" {value if not isinstance(value, list) else ','.join(map(str, value))}"
+            raise InputError(f"--sweep cannot be combined with {flag}{shown}: the sweep checks one scheduler class and "
+                             "chooses grids, timesteps and probe dtypes itself (every axis value is swept)")
+
+
+def _run_sweep(args) -> int:
+    """``conformance module:Class --sweep [--quick]``: one row per configuration of the covering design."""
+    from montecarlo.conformance import check_scheduler
+
+    sched = _resolve(args.scheduler, args.config)
+    try:
+        from montecarlo.conformance.sweep import _factory
+        _factory(sched)  # a DDPM/DDIM class or instance? (before any probing)
+    except ValueError as exc:
+        raise InputError(str(exc)) from exc
+    with options.phase(f"conformance sweep of {type(sched).__name__}"):
+        report = check_scheduler(sched, sweep=True, quick=args.quick, alpha=args.alpha, seed=args.seed)
+    print(json.dumps(report.to_dict(), indent=2) if args.json else report.format_table(limit=args.limit))
+    return 0 if report.passed else 1
+
+
 def _resolve(spec: str, config: dict):
     """The user's scheduler or sampler; InputError (exit 2) when the spec cannot be resolved."""
     from montecarlo.conformance import SpecError, resolve_spec
@@ -133,6 +171,13 @@ def run_cli(args: argparse.Namespace) -> int:
     from montecarlo.conformance import adapt, as_schedule, check_scheduler
     from montecarlo.conformance.classify import classify
 
+    _check_sweep_options(args)
+    if getattr(args, "sweep", False):
+        return _run_sweep(args)
+    if args.dtype is None:
+        args.dtype = "float32"
+    if args.limit is None:
+        args.limit = 40
     if getattr(args, "all", False):
         return _run_all(args)
     sched = _resolve(args.scheduler, args.config)

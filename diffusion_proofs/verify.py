@@ -102,6 +102,7 @@ def _mc_rows(verdicts):
              "alpha": getattr(v, "alpha", None),
              "rate": "exact" if getattr(v, "exact", False) else "asymptotic", "mde": _finite_or_str(v.mde),
              "mde_worst_cell": _finite_or_str(getattr(v, "mde_worst", None)),
+             "mde_kind": dict(getattr(v, "mde_kind", None) or {}),
              "covariance": getattr(v, "mde_aux", {}).get("covariance"),
              "failed_slots": getattr(v, "failed_slots", []),
              "samples": v.samples, "seconds": round(v.seconds, 3)} for v in verdicts]
@@ -121,6 +122,14 @@ def _fmt_mde(mde):
         worst = max((float(v) for v in mde.values() if isinstance(v, (int, float)) or v == "inf"), default=None)
         return "n/a" if worst is None else ("inf" if worst == math.inf else f"{worst:.2%}")
     return "n/a" if mde is None else (f"{mde:.2%}" if isinstance(mde, float) else str(mde))
+
+
+def _fmt_kind(kinds: dict) -> str:
+    """How the slots' MDEs are measured: "stat" (a test with a stated false-alarm rate and power), "gate"
+    (a deterministic check: the MDE is the smallest error that certainly fails it), mixed, or "none"."""
+    parts = {"statistical": ("stat",), "deterministic": ("gate",), "both": ("stat", "gate"), "none": ("none",)}
+    got = {p for k in kinds.values() for p in parts.get(k, (str(k),))}
+    return "+".join(p for p in ("stat", "gate", "none") if p in got) or "-"
 
 
 def run_cli(args) -> int:
@@ -150,14 +159,16 @@ def run_cli(args) -> int:
         if not args.json:
             print()
             shown = [{**r, "holm p": f"{r['p_value']:.3g}", "p_min": "-" if r["p_min"] is None else f"{r['p_min']:.3g}",
-                      "mde": _fmt_mde(r["mde"]), "worst cell": _fmt_mde(r["mde_worst_cell"])} for r in mc]
-            print(table(shown, ["id", "verdict", "holm p", "p_min", "m", "rate", "mde", "worst cell", "samples",
-                                "seconds"]))
+                      "mde": _fmt_mde(r["mde"]), "worst cell": _fmt_mde(r["mde_worst_cell"]),
+                      "mde by": _fmt_kind(r["mde_kind"])} for r in mc]
+            print(table(shown, ["id", "verdict", "holm p", "p_min", "m", "rate", "mde", "worst cell", "mde by",
+                                "samples", "seconds"]))
             print(f"\nMonte Carlo: family-wise alpha = {args.alpha:g} per identity (Holm over m sub-tests: "
                   "holm p = min(1, m p_min); deterministic checks are gates outside the family); mde = the largest "
                   "over the identity's slots of the relative error of that slot detectable with power 0.99 when "
                   "present at every probed t; worst cell = when confined to the least sensitive single t (or sigma, "
-                  "or term); per-slot values and the covariance tests are in --json")
+                  "or term); mde by: stat = statistical tests, gate = deterministic checks (the MDE is the smallest error that "
+                  "certainly fails the gate); per-slot values, mde_kind and the covariance tests are in --json")
     if args.json:
         print(json.dumps(rows, indent=2, default=str))
     else:

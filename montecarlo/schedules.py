@@ -96,6 +96,57 @@ class Schedule:
         return cls(betas, name=f"sigmoid(T={T})")
 
     @classmethod
+    def squaredcos_cap_v2(cls, T: int, max_beta: float = 0.999) -> "Schedule":
+        """diffusers' ``beta_schedule="squaredcos_cap_v2"``: the cosine schedule of Nichol & Dhariwal (2021),
+        eq. 17 with s = 0.008, betas capped at max_beta = 0.999 (their Sec. 3.2; diffusers
+        ``betas_for_alpha_bar(T, max_beta=0.999, alpha_transform_type="cosine")``)."""
+        sched = cls.cosine(T, max_beta=max_beta)
+        return cls(sched.betas, name=f"squaredcos_cap_v2(T={sched.T})")
+
+    @classmethod
+    def laplace(cls, T: int, max_beta: float = 0.999) -> "Schedule":
+        """diffusers' ``beta_schedule="laplace"`` (DDPMScheduler; diffusers PR #11320, after Hang et al. 2024,
+        "Improved Noise Schedule for Diffusion Training", arXiv:2407.03297, Laplace with mu = 0, b = 0.5):
+        lambda(u) = -0.5 copysign(1, 0.5 - u) log(1 - 2|0.5 - u| + 1e-6), f(u) = sqrt(e^lambda / (1 + e^lambda)),
+        beta_t = min(1 - f(t/T)/f((t-1)/T), max_beta), exactly as diffusers' ``betas_for_alpha_bar(...,
+        alpha_transform_type="laplace")`` defines it. Note: diffusers takes f = sqrt(sigmoid(lambda)) as
+        alpha_bar, so log SNR_t is not lambda(t/T) (a VP reading of lambda = log SNR gives sigmoid(lambda))."""
+        T = _check_T(T)
+
+        def f(u):
+            lmb = -0.5 * np.copysign(1.0, 0.5 - u) * np.log(1.0 - 2.0 * np.abs(0.5 - u) + 1e-6)
+            return np.sqrt(1.0 / (1.0 + np.exp(-lmb)))
+
+        steps = np.arange(T, dtype=np.float64)
+        betas = np.minimum(1.0 - f((steps + 1) / T) / f(steps / T), max_beta)
+        return cls(betas, name=f"laplace(T={T})")
+
+    @classmethod
+    def exp(cls, T: int, rate: float = 12.0, max_beta: float = 0.999) -> "Schedule":
+        """diffusers' ``betas_for_alpha_bar(..., alpha_transform_type="exp")``: alpha_bar(u) = exp(-12 u) on
+        u = t/T, beta_t = min(1 - alpha_bar(t/T)/alpha_bar((t-1)/T), max_beta) = 1 - exp(-12/T) for every t
+        (a constant beta)."""
+        T = _check_T(T)
+        steps = np.arange(T, dtype=np.float64)
+        betas = np.minimum(1.0 - np.exp(-rate * (steps + 1) / T) / np.exp(-rate * steps / T), max_beta)
+        return cls(betas, name=f"exp(T={T})")
+
+    @classmethod
+    def named(cls, name: str, T: int, beta_start: float | None = None, beta_end: float | None = None) -> "Schedule":
+        """The schedule diffusers calls ``name`` (``beta_schedule``): linear, scaled_linear, squaredcos_cap_v2,
+        sigmoid, laplace, exp (and cosine, our name for squaredcos_cap_v2); beta_start/beta_end where the
+        family takes them (None: the family's default). Raises ValueError for an unknown name."""
+        ranged = {"linear": cls.linear, "scaled_linear": cls.scaled_linear, "sigmoid": cls.sigmoid}
+        fixed = {"squaredcos_cap_v2": cls.squaredcos_cap_v2, "cosine": cls.cosine, "laplace": cls.laplace,
+                 "exp": cls.exp}
+        if name in ranged:
+            kwargs = {k: float(v) for k, v in (("beta_start", beta_start), ("beta_end", beta_end)) if v is not None}
+            return ranged[name](T, **kwargs)
+        if name in fixed:
+            return fixed[name](T)
+        raise ValueError(f"unknown beta_schedule {name!r}: expected one of {', '.join(NAMED_SCHEDULES)}")
+
+    @classmethod
     def from_betas(cls, betas, name: str = "custom") -> "Schedule":
         """Any betas in (0, 1] (beta_T = 1 allowed: zero terminal SNR)."""
         return cls(betas, name=name)
@@ -192,4 +243,59 @@ def _check_T(T) -> int:
     return positive_int(T, "T (the number of steps)")
 
 
-__all__ = ["Schedule"]
+#: beta_schedule names :meth:`Schedule.named` builds (diffusers' names; cosine = squaredcos_cap_v2)
+NAMED_SCHEDULES = ("linear", "scaled_linear", "squaredcos_cap_v2", "sigmoid", "laplace", "exp", "cosine")
+
+
+# ----- inference timestep grids (diffusers' 0-based k = paper t - 1, in sampling order) --------------------
+def _check_grid_args(T, n, steps_offset=0):
+    T = _check_T(T)
+    n = positive_int(n, "num_inference_steps")
+    if n > T:
+        raise ValueError(f"num_inference_steps = {n} exceeds T = {T}")
+    if isinstance(steps_offset, bool) or not isinstance(steps_offset, (int, np.integer)) or steps_offset < 0:
+        raise ValueError(f"steps_offset must be a non-negative integer, got {steps_offset!r}")
+    return T, n, int(steps_offset)
+
+
+def timesteps_leading(T: int, n: int, steps_offset: int = 0) -> np.ndarray:
+    """"Leading" spacing (DDIM, Stable Diffusion): k_i = i (T // n) + steps_offset, i = n-1, ..., 0.
+
+    Lin et al. (2024), "Common Diffusion Noise Schedules and Sample Steps are Flawed", Table 2: for
+    T = 1000, n = 10, t = k + 1 = 901, 801, ..., 1 (the grid never reaches t = T); diffusers
+    DDPMScheduler/DDIMScheduler ``timestep_spacing="leading"`` (``steps_offset`` is added to this
+    spacing only, as diffusers documents: "An offset added to the inference steps")."""
+    T, n, off = _check_grid_args(T, n, steps_offset)
+    return (np.arange(n, dtype=np.int64) * (T // n))[::-1] + off
+
+
+def timesteps_trailing(T: int, n: int) -> np.ndarray:
+    """"Trailing" spacing (Lin et al. 2024, Table 2, their recommendation): k = round(T - i T/n) - 1,
+    i = 0..n-1, i.e. t = k + 1 = 1000, 900, ..., 100 for T = 1000, n = 10: the grid starts at t = T.
+    diffusers ``timestep_spacing="trailing"`` (``np.round(np.arange(T, 0, -T / n)) - 1``; no steps_offset)."""
+    T, n, _ = _check_grid_args(T, n)
+    return (np.round(np.arange(T, 0, -T / n)) - 1).astype(np.int64)
+
+
+def timesteps_linspace(T: int, n: int) -> np.ndarray:
+    """"Linspace" spacing (iDDPM; Lin et al. 2024, Table 2): k = round(linspace(0, T - 1, n)) in reverse,
+    i.e. t = k + 1 = 1000, 889, 778, ..., 1 for T = 1000, n = 10. diffusers ``timestep_spacing="linspace"``
+    (numpy's round half to even; no steps_offset)."""
+    T, n, _ = _check_grid_args(T, n)
+    return np.linspace(0, T - 1, n).round()[::-1].astype(np.int64)
+
+
+def inference_timesteps(spacing: str, T: int, n: int, steps_offset: int = 0) -> np.ndarray:
+    """The grid of ``timestep_spacing=spacing`` (leading, trailing, linspace), diffusers' 0-based k in
+    sampling order; ``steps_offset`` applies to leading only (diffusers DDPM/DDIM)."""
+    if spacing == "leading":
+        return timesteps_leading(T, n, steps_offset)
+    if spacing == "trailing":
+        return timesteps_trailing(T, n)
+    if spacing == "linspace":
+        return timesteps_linspace(T, n)
+    raise ValueError(f"unknown timestep_spacing {spacing!r}: expected leading, trailing or linspace")
+
+
+__all__ = ["Schedule", "NAMED_SCHEDULES", "timesteps_leading", "timesteps_trailing", "timesteps_linspace",
+           "inference_timesteps"]

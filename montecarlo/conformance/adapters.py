@@ -95,6 +95,9 @@ class Adapter:
     get_velocity: Callable | None
     step_calls: list = field(default_factory=list)
     notes: list = field(default_factory=list)  # (check, sentence)
+    #: training targets: name -> (fn(x_0, noise, k) -> Tensor, kind), kind one of PREDICTION_TYPES
+    #: ("epsilon": the noise, "sample": x_0, "v_prediction": v = sqrt(abar) noise - sqrt(1 - abar) x_0)
+    targets: dict = field(default_factory=dict)
 
 
 def _to_numpy(values, what: str, name: str):
@@ -175,7 +178,8 @@ def _prediction_type(obj, name: str) -> str:
 
 def adapt(obj, *, num_inference_steps: int | None = None, spacings=None) -> Adapter:
     """Build the :class:`Adapter` for ``obj``: diffusers DDPMScheduler / DDIMScheduler (and their
-    subclasses) by type, otherwise anything that satisfies :class:`SchedulerProtocol`."""
+    subclasses) by type, otherwise anything that satisfies :class:`SchedulerProtocol`. (Objects of
+    other packages: :func:`montecarlo.conformance.adapt`, which tries :mod:`.external` first.)"""
     if _is_diffusers(obj, "DDIMScheduler") or _is_diffusers(obj, "DDIMParallelScheduler"):  # same step(), eta
         return _adapt_ddim(obj, num_inference_steps, spacings)
     if _is_diffusers(obj, "DDPMScheduler") or _is_diffusers(obj, "DDPMParallelScheduler"):
@@ -220,7 +224,9 @@ def _diffusers_add_noise(obj):
     return lambda x0, eps, k: obj.add_noise(x0, eps, k)
 
 
-def _adapt_ddpm(obj, n, spacings) -> Adapter:
+def _adapt_ddpm(obj, n, spacings, custom_timesteps=None) -> Adapter:
+    """DDPMScheduler(-Parallel). ``custom_timesteps``: also probe ``set_timesteps(timesteps=[...])`` on that
+    list of diffusers k's (descending; the sweep's custom-timesteps axis)."""
     name = type(obj).__name__
     base = _base(obj, name)
     notes: list = []
@@ -256,12 +262,20 @@ def _adapt_ddpm(obj, n, spacings) -> Adapter:
         sched.set_timesteps(steps)
         calls.append(StepCall(f"{sp} grid, {steps} steps ({vtype})", _grid_pairs(sched.timesteps.tolist()),
                               caller(sched), noise=noise, full_grid=False))
+    if custom_timesteps is not None:
+        sched = copy.deepcopy(obj)
+        sched.set_timesteps(timesteps=[int(k) for k in custom_timesteps])
+        calls.append(StepCall(f"custom timesteps {len(custom_timesteps)} steps ({vtype})",
+                              _grid_pairs(sched.timesteps.tolist()), caller(sched), noise=noise, full_grid=False))
     return Adapter(**base, prediction_type=pred, variance_type=vtype, clip_bound=_clip_bound(obj, notes),
                    add_noise=_diffusers_add_noise(obj), get_velocity=obj.get_velocity, step_calls=calls, notes=notes)
 
 
-def _adapt_ddim(obj, n, spacings) -> Adapter:
+def _adapt_ddim(obj, n, spacings, step_kwargs=None) -> Adapter:
+    """DDIMScheduler(-Parallel). ``step_kwargs``: extra keyword arguments of every ``step`` call (the sweep's
+    ``use_clipped_model_output`` axis)."""
     name = type(obj).__name__
+    step_kwargs = dict(step_kwargs or {})
     base = _base(obj, name)
     notes: list = []
     pred = _prediction_type(obj, name)
@@ -273,7 +287,7 @@ def _adapt_ddim(obj, n, spacings) -> Adapter:
 
     def caller(sched, eta):
         def call(m, k, x, seed):
-            return _unpack(sched.step(m, int(k), x, eta=eta, generator=_generator(seed)))
+            return _unpack(sched.step(m, int(k), x, eta=eta, generator=_generator(seed), **step_kwargs))
         return call
 
     T = base["T"]

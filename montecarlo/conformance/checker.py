@@ -8,7 +8,10 @@ scheduler's own schedule (its ``alphas_cumprod``, else its ``betas``). What is c
 * ``forward_marginal`` / abar_product: ``alphas_cumprod[k]`` is the running product of its own
   ``1 - betas`` (abar_t = mean_coef^2 on the schedule built from the betas).
 * ``forward_marginal`` / add_noise: ``add_noise(x_0, eps, k) = mean_coef x_0 + sqrt(variance) eps``;
-  get_velocity: ``v = mean_coef eps - sqrt(variance) x_0``; the step's x_0 estimate
+  get_velocity: ``v = mean_coef eps - sqrt(variance) x_0``; training targets (``Adapter.targets``):
+  eps, x_0 or v. Each is probed as an affine map row by row (:mod:`.residual`): distinct asymmetric
+  rows, permuted, single and duplicated rows; a constant offset, a batch-coupled row or a fit residual
+  above rounding fails, offset noise is a note (a documented deviation); the step's x_0 estimate
   (pred_original_sample) inverts the marginal for its prediction type (eps: (x - sqrt(variance) m)/
   mean_coef; sample: m; v: mean_coef x - sqrt(variance) m).
 * ``posterior_eps`` (epsilon-prediction) / ``posterior`` (sample and v-prediction): step's mean
@@ -50,12 +53,13 @@ import importlib
 import json
 import math
 import re
-from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
-from .adapters import SchedulerProtocol, StepCall, adapt
+from .adapters import SchedulerProtocol, StepCall
+from .adapters import adapt as _adapt_scheduler
+from .findings import ConformanceReport, Finding
 
 from ..schedules import Schedule
 
@@ -69,159 +73,6 @@ def _u(dtype) -> float:
     return float(torch.finfo(dtype).eps) / 2.0
 
 
-@dataclass(frozen=True)
-class Finding:
-    """One disagreement (severity "fail") or remark (severity "note").
-
-    ``identity``: a proofs.IDENTITIES id; ``check``: what was compared; ``t``: paper timestep
-    (1-based), ``k = t - 1`` the diffusers index; ``rel_error = |observed - expected|/|expected|``
-    (inf when expected = 0 and observed is not); ``tolerance``: the absolute tolerance used (for a
-    statistical finding, the Holm-adjusted p-value threshold)."""
-
-    identity: str
-    check: str
-    t: int | None
-    expected: float
-    observed: float
-    rel_error: float
-    tolerance: float
-    message: str
-    severity: str = "fail"
-    grid: str = ""
-    sigma: float | None = None  # noise level (data-scaled sigma = s/a, or tau for flow matching) where it shows
-
-    @property
-    def k(self) -> int | None:
-        return None if self.t is None else self.t - 1
-
-    def to_dict(self) -> dict:
-        out = {"identity": self.identity, "check": self.check, "t": self.t, "k": self.k, "grid": self.grid,
-               "severity": self.severity, "expected": self.expected, "observed": self.observed,
-               "rel_error": self.rel_error, "tolerance": self.tolerance, "message": self.message,
-               "sigma": self.sigma}
-        return {key: (str(v) if isinstance(v, float) and not math.isfinite(v) else v) for key, v in out.items()}
-
-
-@dataclass
-class ConformanceReport:
-    scheduler: str
-    T: int
-    dtype: str
-    prediction_type: str
-    variance_type: str
-    alpha: float
-    seed: int
-    findings: list = field(default_factory=list)
-    comparisons: int = 0
-    stat_tests: int = 0
-    noise_mode: str = "exact"
-    mde_noise_std_ratio: tuple | None = None  # (lower, upper) detectable at power 0.99
-    grids: list = field(default_factory=list)
-    tolerance: str = ("deterministic: |obs - exp| <= 8 [(u_p + u_s kappa)|exp| + output rounding]; "
-                      "noise not reproducible from the generator: two-sided chi-square, exact for Gaussian noise, Holm")
-    kind: str = "posterior"          # montecarlo.conformance.classify: posterior / ode / sde / unsupported
-    order: float | None = None       # measured convergence order (deterministic solvers), else None
-    reason: str = ""                 # why a scheduler is UNSUPPORTED
-    solver: dict = field(default_factory=dict)  # ODE/SDE details: errors per step count, reference, MC design
-
-    @property
-    def status(self) -> str:
-        """"PASS", "FAIL" (named findings) or "UNSUPPORTED" (``reason`` says why)."""
-        if self.kind == "unsupported":
-            return "UNSUPPORTED"
-        return "FAIL" if self.failures else "PASS"
-
-    @property
-    def passed(self) -> bool:
-        return self.status == "PASS"
-
-    @property
-    def failures(self) -> list:
-        return [f for f in self.findings if f.severity == "fail"]
-
-    @property
-    def notes(self) -> list:
-        return [f for f in self.findings if f.severity == "note"]
-
-    def groups(self) -> list:
-        """Findings grouped by (severity, grid, identity, check): (first finding, count), first by t."""
-        groups: dict = {}
-        for f in self.findings:
-            groups.setdefault((f.severity, f.grid, f.identity, f.check), []).append(f)
-        return [(items[0], len(items)) for items in groups.values()]
-
-    def to_dict(self) -> dict:
-        return {"scheduler": self.scheduler, "T": self.T, "dtype": self.dtype, "prediction_type": self.prediction_type,
-                "variance_type": self.variance_type, "passed": self.passed, "alpha": self.alpha, "seed": self.seed,
-                "comparisons": self.comparisons, "stat_tests": self.stat_tests, "noise_mode": self.noise_mode,
-                "mde_noise_std_ratio": self.mde_noise_std_ratio, "grids": self.grids, "tolerance": self.tolerance,
-                "status": self.status, "kind": self.kind, "order": self.order, "reason": self.reason,
-                "solver": _jsonable(self.solver), "findings": [f.to_dict() for f in self.findings]}
-
-    def summary(self) -> str:
-        status = self.status
-        if status == "UNSUPPORTED":
-            return f"UNSUPPORTED: {self.scheduler}: {self.reason}"
-        if self.kind != "posterior" or self.solver.get("frame"):
-            from .solvers import summary_line
-            return summary_line(self)
-        text = (f"{status}: {self.scheduler} (T={self.T}, {self.prediction_type}, {self.variance_type}, "
-                f"probed in {self.dtype}): {self.comparisons} comparisons, {len(self.failures)} failures, "
-                f"{len(self.notes)} notes; noise scale: {self.noise_mode}")
-        if self.stat_tests:
-            lo, hi = self.mde_noise_std_ratio
-            text += (f" ({self.stat_tests} chi-square tests, family-wise alpha={self.alpha:g}, exact; "
-                     f"detects std ratio < {lo:.3f} or > {hi:.3f} at power 0.99)")
-        if self.order is not None:
-            text += f"; PF-ODE (eta=0) measured order {self.order:.2f}"
-        return text
-
-    def format_table(self, limit: int | None = 40) -> str:
-        lines = [self.summary(), "grids: " + "; ".join(self.grids)]
-        groups = self.groups()
-        if groups:
-            lines.append(f"{'':4} {'identity':<16} {'check':<18} {'t':>5} {'k':>5} {'expected':>12} {'observed':>12} "
-                         f"{'rel.err':>9} {'more':>5}  grid / message")
-        for f, count in groups[:limit]:
-            t = "-" if f.t is None else str(f.t)
-            if f.t is None and f.sigma is not None:  # solver findings are located by sigma
-                t = f"s={f.sigma:.3g}"
-            k = "-" if f.k is None else str(f.k)
-            grid = f"[{f.grid}] " if f.grid else ""
-            more = f"+{count - 1}" if count > 1 else ""
-            if f.severity == "note":
-                lines.append(f"note {f.identity:<16} {f.check:<18} {t:>5} {k:>5} {'':>12} {'':>12} {'':>9} {more:>5}  "
-                             f"{grid}{f.message}")
-                continue
-            lines.append(f"FAIL {f.identity:<16} {f.check:<18} {t:>5} {k:>5} {f.expected:>12.6g} "
-                         f"{f.observed:>12.6g} {f.rel_error:>9.3g} {more:>5}  {grid}{f.message}")
-        if limit is not None and len(groups) > limit:
-            lines.append(f"... {len(groups) - limit} more groups (use --json for all)")
-        return "\n".join(lines)
-
-    def failure_message(self, limit: int = 25) -> str:
-        fails = [(f, n) for f, n in self.groups() if f.severity == "fail"]
-        lines = [self.summary()]
-        for f, n in fails[:limit]:
-            more = f" (and {n - 1} more t)" if n > 1 else ""
-            where = f"t={f.t} (k={f.k})" if f.t is not None or f.sigma is None else f"sigma={f.sigma:.4g}"
-            lines.append(f"  - {f.identity} / {f.check} at {where} [{f.grid}]: {f.message}{more}")
-        if len(fails) > limit:
-            lines.append(f"  ... {len(fails) - limit} more")
-        return "\n".join(lines)
-
-
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    return value
-
-
-# ----- the checker ----------------------------------------------------------------------------------
 class _Slots:
     """float64 evaluators of the proved slots, by (identity, slot)."""
 
@@ -334,57 +185,129 @@ class _Run:
 
     # -- forward process --
     def check_add_noise(self, ts):
+        """add_noise, get_velocity and every training target (``Adapter.targets``) as affine maps of
+        (x_0, noise), row by row (:mod:`.residual`): a batch of distinct asymmetric rows, each its own t,
+        plus repeated, permuted, single and duplicated rows. The fit's coefficients are compared with
+        the proved slots; a nonzero c_0 is a constant offset, a per-(row, channel) offset proportional
+        to the noise (or fresh per call) is offset noise (a note), a row that depends on other rows is
+        batch-coupled, and the fit residual must be at rounding level."""
+        from .residual import ProbeInputs
         a = self.a
-        n = 16
-        u = np.linspace(-1.0, 1.0, n)
-        B = len(ts)
-        k = torch.as_tensor(np.asarray(ts) - 1, dtype=torch.long)
-        probe = self.tensor(np.broadcast_to(u, (B, 1, 1, n)).copy())
-        zero = torch.zeros_like(probe)
-        pairs = [("add_noise", a.add_noise, "x_0", "noise")]
-        if a.get_velocity is not None:
-            pairs.append(("get_velocity", a.get_velocity, "sample", "noise"))
+        ts = [int(t) for t in ts]
         mc = self.slots("forward_marginal", "mean_coef", self.ref, ts)
         var = self.slots("forward_marginal", "variance", self.ref, ts)
         sd = np.sqrt(var)
         abar = mc ** 2
-        for name, fn, first, second in pairs:
-            outs = self.guarded("forward_marginal", name, None, "", lambda: (fn(probe, zero, k), fn(zero, probe, k)))
-            if outs is None:
+        kap_mc = np.array([1.0 + (t if self.t_factor else 0.0) for t in ts])  # sqrt(abar_t): no cancellation
+        kap_sd = np.array([self.kappa(ab, 1.0, 0.0, t) for ab, t in zip(abar, ts)])  # sqrt(1 - abar_t)
+        one, zero = np.ones_like(mc), np.zeros_like(mc)
+        v_text = "v = mean_coef eps - sqrt(variance) x_0 gives"
+        # (label, fn, (expected c_x, c_e), (kappa x, e), (x check, e check), (text x, text e))
+        maps = [("add_noise", a.add_noise, (mc, sd), (kap_mc, kap_sd), ("x_0", "variance"),
+                 ("the forward marginal gives mean_coef = sqrt(abar_t)", "forward_marginal.variance = 1 - abar_t"))]
+        if a.get_velocity is not None:
+            maps.append(("get_velocity", a.get_velocity, (-sd, mc), (kap_sd, kap_mc), ("sample", "noise"),
+                         (f"{v_text} -sqrt(variance)", f"{v_text} mean_coef")))
+        for tname, (fn, kind) in (getattr(a, "targets", None) or {}).items():
+            label = f"target.{tname}"
+            expect = {"epsilon": ((zero, one), (one, one), "the epsilon target is the noise: coefficient"),
+                      "sample": ((one, zero), (one, one), "the sample target is x_0: coefficient"),
+                      "v_prediction": ((-sd, mc), (kap_sd, kap_mc), None)}.get(kind)
+            if expect is None:
+                self.finding(identity="forward_marginal", check=label, t=None, expected=math.nan, observed=math.nan,
+                             rel_error=math.inf, tolerance=0.0,
+                             message=f"training target {tname!r} has kind {kind!r}: expected epsilon, sample or "
+                                     "v_prediction")
                 continue
-            ox, oe = (o.detach().double().cpu().numpy().reshape(B, n) for o in outs)
-            cx, ce = ox @ u / (u @ u), oe @ u / (u @ u)
-            if name == "add_noise":
-                exp_x, exp_e = mc, sd
-                what = ("mean_coef = sqrt(abar_t)", "variance = 1 - abar_t")
+            texts = (f"{v_text} -sqrt(variance)", f"{v_text} mean_coef") if expect[2] is None else (expect[2],) * 2
+            maps.append((label, fn, expect[0], expect[1], ("x_0", "noise"), texts))
+        inputs = ProbeInputs.make(ts, self.seed, self.dtype)
+        for label, fn, expected, kappas, checks, texts in maps:
+            self.check_map(label, fn, inputs, ts, expected, kappas, checks, texts, var)
+
+    def check_map(self, label, fn, inputs, ts, expected, kappas, checks, texts, var):
+        """One map of :meth:`check_add_noise` (see :mod:`.residual` for the probes and tolerances)."""
+        from .residual import OFFSET_NOISE_NOTE, analyse_map
+        ident = "forward_marginal"
+        outs = self.guarded(ident, label, None, "", lambda: inputs.run(fn))
+        if outs is None:
+            return
+        try:
+            pr = analyse_map(inputs, outs, self.u_p)
+        except ValueError as exc:
+            self.finding(identity=ident, check=label, t=None, expected=math.nan, observed=math.nan,
+                         rel_error=math.inf, tolerance=0.0, message=f"{label}: {exc}")
+            return
+        where = lambda i: f"{label} at t={ts[i]} (k={ts[i] - 1})"  # noqa: E731
+
+        def cmp(check, t, expected, observed, tol, message):  # compare(), the message built only when it fails
+            if math.isfinite(observed) and abs(observed - expected) <= tol:
+                self.report.comparisons += 1
+                return True
+            return self.compare(ident, check, t, expected, observed, tol, message())
+        if not pr.deterministic:
+            i = pr.repeat_row
+            self.compare(ident, f"{label}.deterministic", ts[i], 0.0, pr.repeat_dev, K * pr.fit.delta[i],
+                         f"{where(i)} returns a different output for the same inputs (max difference "
+                         f"{pr.repeat_dev:.3g}, not a per-channel constant): random inside, so not the map "
+                         "(x_0, noise) -> output the identities describe; nothing else checked")
+            return
+        cx, ce = pr.coef_x, pr.coef_e
+        rx, re_ = pr.rounding("x"), pr.rounding("e")
+        (ex, ee), (kx, ke), (nx, ne), (tx, te) = expected, kappas, checks, texts
+        for i, t in enumerate(ts):
+            cmp(f"{label}.{nx}", t, ex[i], cx[i], self.tol(ex[i], kx[i], rx[i]),
+                lambda: f"{where(i)} multiplies {nx} by {cx[i]:.6g}; {tx} = {ex[i]:.6g}")
+            if ne == "variance":  # the variance itself: a half-precision abar that rounds to 1 adds no noise at all
+                e2, o2 = var[i], ce[i] ** 2
+                cmp(f"{label}.variance", t, e2, o2, 2 * self.tol(e2, ke[i], re_[i] * abs(ce[i])),
+                    lambda: f"{where(i)} adds noise of variance {o2:.6g}; {te} = {e2:.6g}"
+                    + (f" (no noise at all: abar_t rounds to 1 in {str(self.dtype)[6:]})" if o2 == 0 else ""))
+                tol_s = self.tol(float(np.sqrt(var[i])), ke[i], re_[i])
+                if -ce[i] > tol_s:  # the right variance with the noise's sign flipped: x_t = a x_0 - s eps
+                    cmp(f"{label}.noise_sign", t, float(np.sqrt(var[i])), float(ce[i]), tol_s,
+                        lambda: f"{where(i)} multiplies noise by {ce[i]:.6g} < 0 (sign flipped): the law of x_t is right, "
+                        f"but x_t = mean_coef x_0 - sqrt(variance) eps breaks the convention the eps target, "
+                        "get_velocity and the step's x_0 estimate share (x_t = mean_coef x_0 + sqrt(variance) eps)")
             else:
-                exp_x, exp_e = -sd, mc
-                what = ("-sqrt(variance) (v = mean_coef eps - sqrt(variance) x_0)", "mean_coef")
+                cmp(f"{label}.{ne}", t, ee[i], ce[i], self.tol(ee[i], ke[i], re_[i]),
+                    lambda: f"{where(i)} multiplies noise by {ce[i]:.6g}; {te} = {ee[i]:.6g}")
+        d, tol_d = pr.fit.offset, pr.offset_tol
+        if pr.offset_kind in ("offset_noise", "random_offset_noise"):
+            form = ("c_e (noise + s noise.mean((2, 3))), one s for the batch" if pr.offset_kind == "offset_noise" else
+                    "c_e (noise + s z) with z ~ N(0, 1) fresh per (sample, channel) on every call; s is its rms")
+            self.report.comparisons += 1
+            self.finding(identity=ident, check=f"{label}.offset_noise", t=None, expected=0.0,
+                         observed=float(pr.offset_scale), rel_error=math.inf, tolerance=0.0, severity="note",
+                         message=f"{label}: {OFFSET_NOISE_NOTE}: out = c_x x_0 + {form}, s = {pr.offset_scale:.3g}; "
+                                 "not the forward marginal's noise, reported rather than failed")
+        else:
             for i, t in enumerate(ts):
-                t = int(t)
-                # kappa per quantity: sqrt(abar_t) has no cancellation, sqrt(1 - abar_t) has 1/(1 - abar_t)
-                kap_mc = 1.0 + (t if self.t_factor else 0.0)
-                kap_sd = self.kappa(abar[i], 1.0, 0.0, t)
-                kap_x, kap_e = (kap_mc, kap_sd) if name == "add_noise" else (kap_sd, kap_mc)
-                rnd_x, rnd_e = self.u_p * float(np.abs(ox[i]).max()), self.u_p * float(np.abs(oe[i]).max())
-                if not self.compare("forward_marginal", f"{name}.{first}", t, exp_x[i], cx[i],
-                                    self.tol(exp_x[i], kap_x, rnd_x),
-                                    f"{name} at t={t} (k={t - 1}) multiplies {first} by {cx[i]:.6g}; the forward "
-                                    f"marginal gives {what[0]} = {exp_x[i]:.6g}"):
-                    continue
-                if name == "add_noise":
-                    # compare the variance itself: a half-precision abar that rounds to 1 adds no noise at all
-                    e2, o2 = var[i], ce[i] ** 2
-                    self.compare("forward_marginal", "add_noise.variance", t, e2, o2,
-                                 2 * self.tol(e2, kap_e, rnd_e * abs(ce[i])),
-                                 f"add_noise at t={t} (k={t - 1}) adds noise of variance {o2:.6g}; forward_marginal."
-                                 f"variance = 1 - abar_t = {e2:.6g}" + (" (no noise at all: abar_t rounds to 1 in "
-                                                                          f"{str(self.dtype)[6:]})" if o2 == 0 else ""))
+                if pr.offset_kind == "per_channel" and pr.offset_rows[i]:
+                    j = int(np.argmax(np.abs(d[i])))
+                    cmp(f"{label}.offset", t, 0.0, float(d[i, j]), tol_d[i],
+                        lambda: f"{where(i)} adds per-channel offsets {np.array2string(d[i], precision=3)} that are "
+                        "neither one constant nor offset noise (proportional to the noise)")
                 else:
-                    self.compare("forward_marginal", f"{name}.{second}", t, exp_e[i], ce[i],
-                                 self.tol(exp_e[i], kap_e, rnd_e),
-                                 f"get_velocity at t={t} (k={t - 1}) multiplies noise by {ce[i]:.6g}; v = mean_coef eps "
-                                 f"- sqrt(variance) x_0 gives mean_coef = {exp_e[i]:.6g}")
+                    c0 = float(d[i].mean())
+                    cmp(f"{label}.offset", t, 0.0, c0, tol_d[i],
+                        lambda: f"{where(i)} adds a constant offset c_0 = {c0:.6g} (fit out = c_x x_0 + c_e noise + "
+                        "c_0; the identity has c_0 = 0)")
+        for i, t in enumerate(ts):
+            cmp(f"{label}.affine", t, 0.0, float(pr.fit.residual[i]), float(pr.residual_tol[i]),
+                lambda: f"{where(i)} is not affine in its own row's (x_0, noise): fit residual "
+                f"{pr.fit.residual[i]:.3g} (non-linear, or mixes in other rows)")
+        add_dev, add_tol = pr.additivity()
+        for i, t in enumerate(ts):
+            cmp(f"{label}.affine", t, 0.0, float(add_dev[i]), float(add_tol[i]),
+                lambda: f"{where(i)} is not additive: with both inputs its coefficients are (x_0: "
+                f"{pr.fit.coef[i, 0]:.6g}, noise: {pr.fit.coef[i, 1]:.6g}), with one input at a time ({cx[i]:.6g}, "
+                f"{ce[i]:.6g})")
+        for what, row, dev, tol in pr.checks:
+            self.compare(ident, f"{label}.batch_coupled", ts[row], 0.0, dev, tol,
+                         f"{label} is batch-coupled: {what} differs by {dev:.3g} at row t={ts[row]} (k={ts[row] - 1}); "
+                         "a row's output must depend on its own x_0, noise and t only (timesteps[0] used for every "
+                         "row? noise mixed across the batch? batch statistics?)")
 
     # -- step --
     def x0_map(self, mc, sd):
@@ -583,7 +506,8 @@ def _paper_timesteps(timesteps, T) -> list:
 
 
 def check_scheduler(scheduler, *, alpha: float = 1e-6, seed: int = 0, timesteps=None, dtype=torch.float32,
-                    num_inference_steps: int | None = None, spacings=None, probe_size: int = 1024) -> ConformanceReport:
+                    num_inference_steps: int | None = None, spacings=None, probe_size: int = 1024,
+                    sweep: bool = False, quick: bool = False):
     """Check ``scheduler`` against the proved identities (see the module docstring).
 
     ``scheduler``: a diffusers DDPMScheduler/DDIMScheduler (or subclass), or any
@@ -593,19 +517,34 @@ def check_scheduler(scheduler, *, alpha: float = 1e-6, seed: int = 0, timesteps=
     and ``spacings`` (None: the configured timestep_spacing; "all" or a list of leading/trailing/
     linspace) choose the strided grids probed with set_timesteps. ``alpha``: family-wise
     false-alarm rate of the statistical noise tests. ``probe_size``: elements per probe tensor.
+    When the config names its schedule (``beta_schedule``, ``timestep_spacing``), the betas and the
+    probed grids are also compared with their published definitions (:mod:`.named`).
+
+    ``sweep=True``: run every documented configuration axis of a DDPM/DDIM(-Parallel) scheduler
+    (``scheduler`` is then its class, a factory of keyword arguments, or an instance whose config is the
+    base) and return a :class:`~montecarlo.conformance.sweep.SweepReport` (:mod:`.sweep`); ``quick=True``
+    a smaller design. ``timesteps``/``num_inference_steps``/``spacings`` are chosen by the sweep.
     Raises ValueError for an unusable scheduler or argument."""
-    if isinstance(dtype, str):
-        if dtype not in _DTYPES:
-            raise ValueError(f"dtype {dtype!r} is not one of {sorted(_DTYPES)}")
-        dtype = _DTYPES[dtype]
-    if dtype not in _DTYPES.values():
-        raise ValueError(f"dtype must be a torch floating dtype ({', '.join(_DTYPES)}), got {dtype!r}")
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0.0 < alpha < 1.0:
-        raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    if isinstance(probe_size, bool) or not isinstance(probe_size, (int, np.integer)) or probe_size < 16:
-        raise ValueError(f"probe_size must be an integer >= 16, got {probe_size!r}")
+    if not isinstance(sweep, bool) or not isinstance(quick, bool):
+        raise ValueError(f"sweep and quick must be True or False, got sweep={sweep!r}, quick={quick!r}")
+    if quick and not sweep:
+        raise ValueError("quick=True selects the quick sweep design: it needs sweep=True")
+    if sweep:
+        fixed = [name for name, value in (("timesteps", timesteps), ("num_inference_steps", num_inference_steps),
+                                          ("spacings", spacings)) if value is not None]
+        if fixed:
+            raise ValueError(f"sweep=True chooses {fixed[0]} itself (every axis value is swept); drop {fixed[0]}="
+                             f"{locals()[fixed[0]]!r}")
+        import sys
+        from .sweep import sweep_scheduler
+        return sweep_scheduler(scheduler, checker=sys.modules[__name__], quick=quick, alpha=alpha, seed=seed,
+                               probe_size=probe_size)
+    dtype = _probe_dtype(dtype)
+    _check_common(alpha, seed, probe_size)
+    from .external import external_report  # denoising-diffusion-pytorch, k-diffusion (None for other objects)
+    if (ext := external_report(scheduler, alpha=alpha, seed=seed,
+                               num_inference_steps=num_inference_steps)) is not None:
+        return ext  # a k-diffusion sampler or denoiser wrapper (or an unsupported object of either package)
     from .classify import classify
     cls = classify(scheduler)
     if cls.kind == "unsupported" or cls.frame in ("ve", "vp", "edm", "flow") or (cls.kind != "posterior"):
@@ -613,6 +552,51 @@ def check_scheduler(scheduler, *, alpha: float = 1e-6, seed: int = 0, timesteps=
         return solver_report(scheduler, cls, ConformanceReport, Finding, alpha=float(alpha), seed=int(seed),
                              num_inference_steps=num_inference_steps)
     adapter = adapt(scheduler, num_inference_steps=num_inference_steps, spacings=spacings)
+    named = None
+    config = getattr(scheduler, "config", None)
+    if config is not None and "timestep_spacing" in getattr(config, "keys", lambda: ())():
+        from .adapters import _default_steps, _spacings
+        named = (_spacings(scheduler, spacings), (_default_steps(adapter.T, num_inference_steps),))
+    report = _check_adapter(adapter, scheduler, cls, alpha=alpha, seed=seed, timesteps=timesteps, dtype=dtype,
+                            probe_size=probe_size, named=named)
+    from .external import post_checks  # GaussianDiffusion: its ddim_sample as a PF-ODE solver
+    post_checks(report, scheduler)
+    return report
+
+
+def adapt(obj, *, num_inference_steps: int | None = None, spacings=None):
+    """The :class:`~.adapters.Adapter` of ``obj``: denoising-diffusion-pytorch's GaussianDiffusion
+    (:mod:`.external`), diffusers DDPM/DDIM and their subclasses, or any :class:`SchedulerProtocol`
+    object (:func:`.adapters.adapt`)."""
+    from .external import external_adapter
+    ext = external_adapter(obj, num_inference_steps=num_inference_steps, spacings=spacings)
+    return ext if ext is not None else _adapt_scheduler(obj, num_inference_steps=num_inference_steps,
+                                                        spacings=spacings)
+
+
+def _probe_dtype(dtype):
+    if isinstance(dtype, str):
+        if dtype not in _DTYPES:
+            raise ValueError(f"dtype {dtype!r} is not one of {sorted(_DTYPES)}")
+        dtype = _DTYPES[dtype]
+    if dtype not in _DTYPES.values():
+        raise ValueError(f"dtype must be a torch floating dtype ({', '.join(_DTYPES)}), got {dtype!r}")
+    return dtype
+
+
+def _check_common(alpha, seed, probe_size):
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0.0 < alpha < 1.0:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    if isinstance(probe_size, bool) or not isinstance(probe_size, (int, np.integer)) or probe_size < 16:
+        raise ValueError(f"probe_size must be an integer >= 16, got {probe_size!r}")
+
+
+def _check_adapter(adapter, scheduler, cls, *, alpha, seed, timesteps, dtype, probe_size, named=None,
+                   ode_checks=True) -> ConformanceReport:
+    """The posterior-sampler checks of ``check_scheduler`` on a built adapter (the sweep adds its own step
+    calls to the adapter first). ``named``: (spacings, steps) for :func:`.named.named_findings`, or None."""
     T = adapter.T
     ts = list(range(1, T + 1)) if timesteps is None else _paper_timesteps(timesteps, T)
     report = ConformanceReport(scheduler=adapter.name, T=T, dtype=str(dtype).replace("torch.", ""),
@@ -621,6 +605,11 @@ def check_scheduler(scheduler, *, alpha: float = 1e-6, seed: int = 0, timesteps=
     run = _Run(adapter, report, dtype, int(seed), int(probe_size))
     for check, sentence in adapter.notes:
         report.findings.append(Finding("posterior", check, None, math.nan, math.nan, 0.0, 0.0, sentence, "note"))
+    if named is not None:  # named schedules are what they say (the rest takes the scheduler's own abar)
+        from .named import named_findings
+        found, compared = named_findings(scheduler, spacings=named[0], steps=named[1], finding=Finding)
+        report.findings.extend(found)
+        report.comparisons += compared
     run.check_abar_product(ts)
     run.check_add_noise(ts)
     wanted = set(ts)
@@ -634,7 +623,7 @@ def check_scheduler(scheduler, *, alpha: float = 1e-6, seed: int = 0, timesteps=
                 f"abar_{first} = {ab:.3g} (Lin et al. 2024: use trailing spacing)", "note", call.label))
         run.check_step(call, wanted)
     run.finish_stats(alpha)
-    if cls.frame == "abar" and cls.reference:  # DDIM: eta = 0 solves the PF-ODE, so it reports its order
+    if ode_checks and cls.frame == "abar" and cls.reference:  # DDIM: eta = 0 solves the PF-ODE: its order
         from .solvers import add_ode_checks
         add_ode_checks(report, scheduler, cls, Finding)
     order = {g: i for i, g in enumerate([""] + report.grids)}

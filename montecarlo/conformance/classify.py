@@ -15,8 +15,10 @@ Kinds:
 ``vp`` x = a x_0 + s eps with sigma = s/a from ``sigmas``; ``ve`` x = x_0 + sigma eps (k-diffusion,
 the model sees ``scale_model_input(x)``); ``edm`` like ``ve`` with EDM preconditioning;
 ``flow`` x = (1 - tau) x_0 + tau eps with tau in ``sigmas``; ``abar`` x = sqrt(abar_k) x_0 +
-sqrt(1 - abar_k) eps read from ``alphas_cumprod`` at integer timesteps. ``reference`` names the
-paper algorithm in :mod:`.references` run on the same grid (None: no reference, order only).
+sqrt(1 - abar_k) eps read from ``alphas_cumprod`` at integer timesteps. ``sigma_source`` "call": the
+noise level is the argument of each model call (k-diffusion samplers and denoiser wrappers, see
+:mod:`.external`; denoising-diffusion-pytorch's GaussianDiffusion is a ``posterior`` sampler).
+``reference`` names the paper algorithm in :mod:`.references` run on the same grid (None: no reference, order only).
 """
 from __future__ import annotations
 
@@ -85,9 +87,33 @@ def _mro_names(obj) -> list:
     return [k.__name__ for k in type(obj).__mro__ if k.__module__.startswith("diffusers.")]
 
 
+def _external(obj):
+    """denoising-diffusion-pytorch and k-diffusion objects (recognised by module name, see .external)."""
+    from .packages import _function, identify, sampler_kind
+    ident = identify(obj)
+    if ident is None:
+        return None
+    what, detail = ident
+    if what == "unsupported":
+        return Classification("unsupported", reason=detail)
+    if what == "gd":
+        return Classification("posterior", reason="denoising-diffusion-pytorch GaussianDiffusion: p_sample checked as "
+                              "the DDPM posterior step, ddim_sample (eta = 0) as a PF-ODE solver",
+                              label="GaussianDiffusion")
+    if what == "kd_denoiser":
+        frame = "edm" if detail == "Denoiser" else "vp"
+        return Classification("ode", frame, "call", "euler", f"k-diffusion {detail}: preconditioning, time maps, "
+                              "and sample_euler through it", detail)
+    kind, ref, label = sampler_kind(detail, _function(obj)[1])
+    return Classification(kind, "ve", "call", ref, f"k-diffusion {detail}: {label}", label)
+
+
 def classify(obj) -> Classification:
     """Classify ``obj`` (a diffusers scheduler instance, or anything else: a protocol sampler is a
     ``posterior`` sampler checked by the DDPM path)."""
+    ext = _external(obj)
+    if ext is not None:
+        return ext
     names = _mro_names(obj)
     if not names:
         return Classification("posterior", reason="user sampler (SchedulerProtocol): checked as DDPM posterior sampler")

@@ -28,10 +28,10 @@ DEFAULT_SAMPLES = {
     "dsm": 300_000,
     "tweedie": 300_000,
     "score_eps": 200_000,
-    # the Gaussian paths (montecarlo/designs/paths.py; rows per x_0 and cell)
-    "path_conversions": 2_000, "path_score": 100_000, "path_velocity": 1_000, "path_pf_ode": 50_000,
-    "path_transition": 50_000, "path_posterior": 50_000, "ddim_marginal": 20_000, "ddim_exact": 1_000,
-    "path_reparam": 50_000, "path_gaussian_data": 50_000,
+    # the Gaussian paths (montecarlo/designs/paths.py; rows per cell)
+    "path_conversions": 2_000, "path_score": 100_000, "path_velocity": 1_000, "path_pf_ode": 400_000,
+    "path_transition": 400_000, "path_posterior": 400_000, "ddim_marginal": 150_000, "ddim_exact": 1_000,
+    "path_reparam": 120_000, "path_gaussian_data": 400_000,
 }
 #: Each identity's random stream: a fixed table, never the order of another dict.
 STREAMS = {"forward_marginal": 0, "posterior": 1, "posterior_eps": 2, "elbo_bound": 3, "elbo_decomposition": 4,
@@ -55,7 +55,12 @@ MIN_SAMPLES_ASYMPTOTIC = 2000
 #: Per-identity minimum above MIN_SAMPLES_ASYMPTOTIC where the measured calibration asks for it: score_eps's
 #: moments stay heavy-tailed (kurtosis ~20); at 2000 samples its family rate at alpha = 0.05 was 0.100
 #: [0.072, 0.134] (400 seeds) and 1e-3 per test gave 2.9e-3; at 20000, 0.067 [0.032, 0.119] (150 seeds).
-MIN_SAMPLES_BY_ID = {"score_eps": 20_000}
+#: elbo_decomposition's joint Wald tests (Hotelling T^2 over 9 skewed log-density terms): at 2000 samples
+#: p <= 1e-3 in 2.7e-3 [1.4e-3, 4.9e-3] of them (1000 seeds x 4 tests); at 20000, 1.1e-3 [6.2e-4, 1.7e-3]
+#: (4000 seeds). tweedie (the same moment design as score_eps): at 2000 samples its family rate at 0.05 was
+#: 0.061 [0.054, 0.069] and 1e-3 per test gave 1.8e-3 [1.1e-3, 2.7e-3] (4000 seeds x 3 tests); at 20000,
+#: 0.046 [0.042, 0.051] and 1.2e-3 [7.9e-4, 1.7e-3] (7500 seeds).
+MIN_SAMPLES_BY_ID = {"score_eps": 20_000, "elbo_decomposition": 20_000, "tweedie": 20_000}
 
 
 def min_samples(identity: str) -> int:
@@ -101,7 +106,10 @@ class MCVerdict:
     detected with probability >= 0.99 (the smallest over the cells' sub-tests of their MDE at level
     alpha / m); ``mde_cells[slot][cell]`` the same for an error confined to one cell (a t, a noise_std,
     an ELBO term, ...) and ``mde_worst[slot]`` the largest over cells. A slot that no test can see has
-    MDE = inf. Correlation/covariance keys are reported separately in ``mde_aux``.
+    MDE = inf. Correlation/covariance keys are reported separately in ``mde_aux``. A deterministic gate
+    may state, per slot, the relative error that certainly fails it (derived from its tolerance on its
+    probes, power 1); such cells count in ``mde_cells`` too, and ``mde_kind[slot]`` says whether a slot's
+    MDEs come from "statistical" tests, "deterministic" gates, "both", or "none" (MDE = inf).
 
     ``failed_slots``: the slots blamed by the rejected sub-tests (a joint F or Wald test blames the
     coefficient whose follow-up t test is most significant). ``samples`` (simulated rows), ``seconds``,
@@ -156,16 +164,44 @@ class MCVerdict:
     @cached_property
     def _cells(self) -> dict[str, dict[str, float]]:
         out: dict[str, dict[str, float]] = {}
-        if not self.family:
-            return out
-        level = self.family.alpha / self.family.m
-        for mem in self._members:
-            label = _label(mem.cell)
-            for key, fn in mem.sens.items():
-                value = float(fn(level))
+        kinds = self._kinds
+        if self.family:
+            level = self.family.alpha / self.family.m
+            for mem in self._members:
+                label = _label(mem.cell)
+                for key, fn in mem.sens.items():
+                    value = float(fn(level))
+                    value = value if math.isfinite(value) and value >= 0 else math.inf
+                    cells = out.setdefault(key, {})
+                    cells[label] = min(value, cells.get(label, math.inf))
+                    if math.isfinite(value):
+                        kinds.setdefault(key, set()).add("statistical")
+        # deterministic gates with a stated sensitivity (``gate_sens``, see _Ctx.add): the smallest relative
+        # error of the slot that makes the gate fail, with certainty (derived from the gate's tolerance)
+        for g, _, cell in self._gates:
+            label = _label(cell)
+            for key, value in (getattr(g, "gate_sens", None) or {}).items():
+                value = float(value)
                 value = value if math.isfinite(value) and value >= 0 else math.inf
                 cells = out.setdefault(key, {})
                 cells[label] = min(value, cells.get(label, math.inf))
+                if math.isfinite(value):
+                    kinds.setdefault(key, set()).add("deterministic")
+        return out
+
+    @cached_property
+    def _kinds(self) -> dict[str, set]:
+        return {}
+
+    @cached_property
+    def mde_kind(self) -> dict[str, str]:
+        """{slot: "statistical" | "deterministic" | "both" | "none"}: what gives the slot its finite MDEs
+        ("deterministic": gates whose tolerance fixes the relative error they certainly catch, power 1)."""
+        self._cells  # noqa: B018 (fills _kinds)
+        out = {}
+        for k in self.mde_cells:
+            kinds = self._kinds.get(k, set())
+            out[k] = "both" if len(kinds) == 2 else next(iter(kinds)) if kinds else "none"
         return out
 
     @cached_property
@@ -210,6 +246,9 @@ class MCVerdict:
         for g, slot, cell in self._gates:
             d = g.to_dict()
             d.update(role="gate", slot=slot, adjusted_p=g.p_value)
+            if getattr(g, "gate_sens", None):
+                d.update(mde_by_slot={k: _clean(float(x)) for k, x in g.gate_sens.items()},
+                         mde_units="relative error of the slot that certainly fails the gate (deterministic)")
             out.append(d)
         return out
 
@@ -235,7 +274,10 @@ class MCVerdict:
         return sorted(blamed, key=lambda k: blamed[k])
 
     def summary(self) -> str:
-        worst = ", ".join(f"{k} {v:.2%} (worst cell {self.mde_worst[k]:.2%})" for k, v in self.mde.items())
+        kind = self.mde_kind
+        worst = ", ".join(f"{k} {v:.2%} (worst cell {self.mde_worst[k]:.2%}"
+                          f"{'; deterministic gates' if kind.get(k) == 'deterministic' else ''})"
+                          for k, v in self.mde.items())
         state = "PASSED" if self.passed else "FAILED"
         ng = len(self._gates)
         text = (f"{self.identity}: {state} (Holm p = {self.p_value:.3g} from smallest p = {self.p_min:.3g} over "
@@ -256,7 +298,8 @@ class MCVerdict:
                 "mde": {k: _clean(v) for k, v in self.mde.items()},
                 "mde_worst": {k: _clean(v) for k, v in self.mde_worst.items()},
                 "mde_cells": {k: {c: _clean(x) for c, x in v.items()} for k, v in self.mde_cells.items()},
-                "mde_aux": self.mde_aux, "failed_slots": self.failed_slots, "samples": self.samples,
+                "mde_kind": self.mde_kind, "mde_aux": self.mde_aux, "failed_slots": self.failed_slots,
+                "samples": self.samples,
                 "seconds": round(self.seconds, 3), "schedule": self.schedule, "claim": self.claim,
                 "method": self.method, "notes": self.notes, "tests": self.m, "details": self.details}
 
@@ -296,11 +339,15 @@ class _Ctx:
         """Record a sub-test. Deterministic results become gates (no alpha spent). ``slot`` names the key
         the test speaks about; its MDE is divided by ``scale`` into a relative error of that key (None:
         the test's MDE is already relative), or ``sens`` {key: level -> relative MDE} gives it per key.
+        A deterministic gate may take ``sens`` {key: float}: the relative error of that key that certainly
+        fails it (from its tolerance); it enters ``mde_cells`` and ``mde_kind`` says "deterministic".
         The cell (t, sigma choice, noise_std or ELBO term; else x0) groups sub-tests for ``mde_cells``."""
         result.detail.update({k: v for k, v in info.items() if v is not None})
         cell = tuple((k, info[k]) for k in ("t", "sigma", "noise_std", "term") if k in info)
         cell = cell or (("x0", info.get("x0")),)
         if result.kind == "deterministic":
+            if sens:  # {key: relative error of that key that certainly fails the gate} (a float each)
+                result.gate_sens = {k: float(v) for k, v in sens.items()}
             self.gates.append((result, slot, cell))
             return
         if sens is None:

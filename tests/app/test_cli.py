@@ -57,6 +57,14 @@ def test_verify_mc_json_fields(capsys):
     for r in rows:
         assert r["verdict"] == "PASSED" and r["kind"] == "mc" and r["rate"] in ("exact", "asymptotic")
         assert 0 <= r["p_value"] <= 1 and r["samples"] > 0 and r["alpha"] == 1e-6
+        # issue 11's target, per slot in the slot's own unit: every slot seen by some test, at 1% / 2% worst cell
+        slots = set(IDENTITIES[r["id"]].slots) if IDENTITIES[r["id"]].slots else set(r["mde"])
+        assert set(r["mde"]) == set(r["mde_worst_cell"]) == set(r["mde_kind"]) and set(r["mde"]) >= slots
+        for slot in r["mde"]:
+            mde, worst = r["mde"][slot], r["mde_worst_cell"][slot]
+            assert isinstance(mde, float) and mde <= 0.01, (r["id"], slot, mde)
+            assert isinstance(worst, float) and worst <= 0.02, (r["id"], slot, worst)
+            assert r["mde_kind"][slot] in ("statistical", "deterministic", "both"), (r["id"], slot)
 
 
 def test_bench_symbolic_json(capsys):

@@ -225,3 +225,80 @@ def test_t_out_of_range_raises(accessor, t, pattern):
 def test_t_zero_rejected_where_undefined(accessor):
     with pytest.raises(ValueError, match=r"t = 0 is out of range"):
         getattr(Schedule.linear(10), accessor)(0)
+
+
+# ----- laplace, exp, squaredcos_cap_v2 and the named dispatch -------------------------------------------------
+from montecarlo.schedules import (NAMED_SCHEDULES, inference_timesteps, timesteps_leading,  # noqa: E402
+                                  timesteps_linspace, timesteps_trailing)
+
+
+def mp_betas_for_alpha_bar(f, T, max_beta=0.999) -> np.ndarray:
+    """beta_t = min(1 - f(t/T)/f((t-1)/T), max_beta) in 40 digits (diffusers' betas_for_alpha_bar)."""
+    return np.array([float(min(1 - f(mp.mpf(i + 1) / T) / f(mp.mpf(i) / T), mp.mpf(max_beta))) for i in range(T)])
+
+
+def mp_laplace(u):
+    """diffusers PR #11320: lambda = -0.5 copysign(1, 0.5 - u) log(1 - 2|0.5 - u| + 1e-6), f = sqrt(sigmoid)."""
+    sign = 1 if u <= mp.mpf(0.5) else -1
+    lmb = -mp.mpf(0.5) * sign * mp.log(1 - 2 * abs(mp.mpf(0.5) - u) + mp.mpf(1e-6))
+    return mp.sqrt(mp.exp(lmb) / (1 + mp.exp(lmb)))
+
+
+@pytest.mark.parametrize("T", [1, 7, 100])
+def test_laplace_and_exp_match_their_formulas(T):
+    np.testing.assert_allclose(Schedule.laplace(T).betas, mp_betas_for_alpha_bar(mp_laplace, T), rtol=1e-12)
+    np.testing.assert_allclose(Schedule.exp(T).betas, np.minimum(-np.expm1(-12.0 / T), 0.999) * np.ones(T), rtol=1e-12)
+    np.testing.assert_array_equal(Schedule.squaredcos_cap_v2(T).betas, Schedule.cosine(T).betas)
+
+
+@pytest.mark.parametrize("kind, ctor", [("laplace", Schedule.laplace), ("exp", Schedule.exp),
+                                        ("cosine", Schedule.squaredcos_cap_v2)])
+def test_alpha_bar_families_match_diffusers(kind, ctor):
+    scheduling = pytest.importorskip("diffusers.schedulers.scheduling_ddpm")
+    for T in (10, 1000):
+        theirs = scheduling.betas_for_alpha_bar(T, alpha_transform_type=kind).double().numpy()
+        np.testing.assert_allclose(ctor(T).betas, theirs, rtol=2 * EPS32, atol=0)
+
+
+def test_laplace_reference_is_sensitive():
+    """sigmoid(lambda) instead of sqrt(sigmoid(lambda)) (a VP reading of lambda = log SNR) is a different schedule."""
+    other = mp_betas_for_alpha_bar(lambda u: mp_laplace(u) ** 2, 100)
+    assert np.max(np.abs(Schedule.laplace(100).betas / other - 1)) > 0.1
+
+
+def test_named_dispatch():
+    assert set(NAMED_SCHEDULES) == {"linear", "scaled_linear", "squaredcos_cap_v2", "sigmoid", "laplace", "exp", "cosine"}
+    np.testing.assert_array_equal(Schedule.named("scaled_linear", 50, 0.001, None).betas,
+                                  Schedule.scaled_linear(50, beta_start=0.001).betas)
+    np.testing.assert_array_equal(Schedule.named("laplace", 50, 0.5, 0.9).betas, Schedule.laplace(50).betas)
+    with pytest.raises(ValueError, match="unknown beta_schedule 'quadratic'"):
+        Schedule.named("quadratic", 10)
+
+
+# ----- inference grids: Lin et al. (2024) Table 2 and diffusers --------------------------------------------------
+def test_grids_reproduce_lin_et_al_table_2():
+    """Table 2 (T = 1000, 10 steps), in the paper's 1-based t = k + 1."""
+    assert (timesteps_linspace(1000, 10) + 1).tolist() == [1000, 889, 778, 667, 556, 445, 334, 223, 112, 1]
+    assert (timesteps_leading(1000, 10) + 1).tolist() == [901, 801, 701, 601, 501, 401, 301, 201, 101, 1]
+    assert (timesteps_trailing(1000, 10) + 1).tolist() == [1000, 900, 800, 700, 600, 500, 400, 300, 200, 100]
+    assert timesteps_leading(1000, 10, steps_offset=1).tolist() == list(range(901, 0, -100))  # Stable Diffusion
+
+
+@pytest.mark.parametrize("spacing", ["leading", "trailing", "linspace"])
+def test_grids_match_diffusers_set_timesteps(spacing):
+    scheduling = pytest.importorskip("diffusers.schedulers.scheduling_ddpm")
+    for T, n, offset in [(1000, 10, 0), (1000, 7, 1), (50, 7, 1), (50, 50, 0), (50, 1, 0), (13, 4, 1)]:
+        sched = scheduling.DDPMScheduler(num_train_timesteps=T, timestep_spacing=spacing, steps_offset=offset)
+        sched.set_timesteps(n)
+        assert inference_timesteps(spacing, T, n, offset).tolist() == sched.timesteps.tolist(), (T, n, offset)
+
+
+def test_grid_arguments_are_checked():
+    with pytest.raises(ValueError, match="num_inference_steps = 11 exceeds T = 10"):
+        timesteps_trailing(10, 11)
+    with pytest.raises(ValueError, match="steps_offset must be a non-negative integer, got -1"):
+        timesteps_leading(10, 2, steps_offset=-1)
+    with pytest.raises(ValueError, match="unknown timestep_spacing 'uniform'"):
+        inference_timesteps("uniform", 10, 2)
+    with pytest.raises(ValueError, match="num_inference_steps"):
+        timesteps_linspace(10, 0)

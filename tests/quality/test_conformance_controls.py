@@ -104,6 +104,10 @@ if HAVE_DIFFUSERS:
             ab = self.alphas_cumprod.to(x0.dtype)[timesteps].reshape(-1, *[1] * (x0.ndim - 1))
             return ab * x0 + (1 - ab).sqrt() * noise
 
+    class ConstantAddNoise(DDPMScheduler):
+        def add_noise(self, x0, noise, timesteps):  # q_sample plus a constant: c_0 = 0.1 in the affine fit
+            return super().add_noise(x0, noise, timesteps) + 0.1
+
     class InvertedRatio(DDPMScheduler):
         def _get_variance(self, t, predicted_variance=None, variance_type=None):
             prev = self.previous_timestep(t)
@@ -132,6 +136,7 @@ if HAVE_DIFFUSERS:
     ("OffByOneAddNoise", {}, "forward_marginal", "add_noise.x_0", 1),
     ("OffByOnePrevious", {}, "posterior_eps", "step.mean_model", 2),
     ("MissingSqrt", {}, "forward_marginal", "add_noise.x_0", 1),
+    ("ConstantAddNoise", {}, "forward_marginal", "add_noise.offset", 1),
     ("InvertedRatio", {}, "posterior", "step.noise_std", 2),
     ("SignFlipVelocity", {}, "forward_marginal", "get_velocity.sample", 1),
     ("SignFlipStep", {"prediction_type": "v_prediction"}, "posterior", "step.mean_model", 1),

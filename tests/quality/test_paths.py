@@ -9,10 +9,18 @@ The wrong answers are the ones people write: a flipped sign, a missing square ro
 a_{t|s} inverted, the flow-matching shift applied twice (diffusers issue #13243), the DDIM noise
 coefficient s_s - sigma_s instead of sqrt(s_s^2 - sigma_s^2), the variance ratio instead of the std
 ratio in the PF-ODE solution.
+
+Monte Carlo power (issue 11, last section): every path slot off by 2%, everywhere or growing with the noise
+level, is rejected by ``montecarlo.confirm`` (alpha = 1e-6, fixed seed) with that slot blamed first.
 """
+import re
+
 import pytest
 import sympy as sp
 
+from montecarlo import confirmation as C
+from montecarlo.designs import paths as D
+from montecarlo.designs.base import DEFAULT_SAMPLES
 from proofs import paths as P
 from proofs.paths import SYMBOLS
 
@@ -176,3 +184,93 @@ def test_ddim_lemma_with_a_missing_sqrt_is_refuted_in_the_inductive_step(monkeyp
     r = next(i for i in P.IDENTITIES if i.id == "ddim_marginal").check()
     step = [d for d in r.derivations if "inductive step" in d.title][0]
     assert step.verdict is Verdict.REFUTED and step.failing.counterexample
+
+
+# ----- Monte Carlo power (issue 11): every path slot off by 2% is caught and blamed ------------------------
+# Shapes (DELTA = 2%): (1 + DELTA) everywhere, and (1 + DELTA w) with w = s/(a + s) in (0, 1), the noise level
+# of the slot's own time (s_t/(a_t + s_t); s_tau/(a_tau + s_tau) for the slots in a(tau), s(tau); s_s/(a_s + s_s)
+# for the DDIM step's target; tau for the shift): an error that vanishes at low noise and is ~DELTA at high noise.
+# Each case first shows, from the true claim's verdict at the same budget and seed, that some cell resolves the
+# error the shape puts there with power >= 0.99 (its MDE <= DELTA w at that cell), then asserts that the wrong
+# claim FAILS with that slot named first in failed_slots.
+DELTA = sp.Rational(2, 100)
+W_T, W_S = s_t / (a_t + s_t), s_s / (a_s + s_s)
+W_TAU = st / (at + st)
+NOISE_WEIGHT = {"path_velocity": W_TAU, "path_pf_ode": W_TAU, "ddim_marginal": W_S}
+#: slots whose 2% needs (most of) the full budget: chi-square tests of a variance, and the denoiser of Gaussian data
+VARIANCE_SLOTS = {("path_pf_ode", "diffusion2"), ("path_transition", "variance"), ("path_posterior", "variance"),
+                  ("ddim_marginal", "coef_eps"), ("path_reparam", "ve_sigma"), ("path_reparam", "flow_tau"),
+                  ("path_gaussian_data", "posterior_variance"), ("path_gaussian_data", "denoiser")}
+MC_CASES = [(i.id, slot, shape) for i in P.IDENTITIES for slot in i.slots for shape in ("const", "noise")]
+_TRUTH: dict = {}
+
+
+def _weight(identity, slot):
+    if slot == "shift":
+        return tau
+    return NOISE_WEIGHT.get(identity, W_T)
+
+
+def _budget(identity, slot, shape):
+    """The full budget only for the shaped error of a variance slot (its high-noise cells must resolve ~2%
+    alone); a quarter of it for the constant error (the pooled test resolves it); a tenth for the other slots."""
+    n = DEFAULT_SAMPLES[identity]
+    if (identity, slot) not in VARIANCE_SLOTS:
+        return max(n // 10, 1000)
+    return n if shape == "noise" else n // 4
+
+
+def _truth(identity, samples):
+    if (identity, samples) not in _TRUTH:
+        _TRUTH[(identity, samples)] = C.confirm(identity, samples=samples, seed=11)
+    return _TRUTH[(identity, samples)]
+
+
+def _w_at(path, u):
+    a, s = D._ab(path, u)
+    return s / (a + s)
+
+
+def _cell_weight(identity, slot, label):
+    """The noise weight w of the shape at a cell, from its label (None where the label names no concrete
+    path time: the discrete VP cells and the pooled tests are not used to certify the shaped error)."""
+    text = label[2:] if label.startswith("t=") else label
+    if slot == "shift":
+        return 0.99  # the gate reads 99 taus up to 0.99, where the shaped error is 0.99 DELTA
+    m = re.match(r"(\w+) eta=[\d.]+ step (\d+)$", text)
+    if identity == "ddim_marginal" and m:
+        taus = D.DDIM_TAUS.get(m.group(1))
+        return _w_at(m.group(1), taus[int(m.group(2))]) if taus else None
+    m = re.match(r"(\w+) (?:tau=)?([\d.e+-]+)(?:->([\d.e+-]+))?(?:,|$)", text)
+    if not m or m.group(1) not in P.PATHS:
+        return None
+    ts, tt = float(m.group(2)), float(m.group(3)) if m.group(3) else None
+    if identity == "path_pf_ode":  # the slot varies over [ts, tt]; its shaped error is at least DELTA w(ts)
+        return _w_at(m.group(1), ts)
+    return _w_at(m.group(1), tt if tt is not None else ts)
+
+
+@pytest.mark.parametrize("identity,slot,shape", MC_CASES, ids=[f"{i}.{k}-{sh}" for i, k, sh in MC_CASES])
+def test_two_percent_error_of_every_path_slot_is_caught_and_blamed(identity, slot, shape):
+    samples = _budget(identity, slot, shape)
+    truth = _truth(identity, samples)
+    assert truth.passed, truth.summary()
+    cells = truth.mde_cells[slot]
+    d = float(DELTA)
+    if shape == "const":
+        effective = {c: d for c in cells}
+    else:
+        effective = {c: d * w for c in cells if (w := _cell_weight(identity, slot, c)) is not None}
+        assert effective, (identity, slot, list(cells))
+    assert any(cells[c] <= effective[c] for c in effective), ({c: cells[c] for c in effective}, effective)
+    proved = next(i for i in P.IDENTITIES if i.id == identity).slots[slot]
+    factor = 1 + DELTA * (1 if shape == "const" else _weight(identity, slot))
+    v = C.confirm(identity, claim={slot: proved * factor}, samples=samples, seed=12)
+    assert not v.passed, v.summary()
+    assert v.failed_slots and v.failed_slots[0] == slot, (v.failed_slots, v.summary())
+
+
+def test_every_path_slot_has_two_power_cases():
+    slots = {(i.id, k) for i in P.IDENTITIES for k in i.slots}
+    assert {(i, k) for i, k, _ in MC_CASES} == slots and len(MC_CASES) == 2 * len(slots)
+    assert VARIANCE_SLOTS <= slots
