@@ -119,11 +119,11 @@ def _mc_plan(args):
     when Monte Carlo cannot run here."""
     try:
         from montecarlo.confirmation import confirm
-        from montecarlo.designs.base import ASYMPTOTIC, MIN_SAMPLES, MIN_SAMPLES_ASYMPTOTIC
+        from montecarlo.designs.base import min_samples
         from montecarlo.schedules import Schedule
     except ImportError as exc:
         return None, f"Monte Carlo unavailable ({exc}); use --no-mc to skip it"
-    least = MIN_SAMPLES_ASYMPTOTIC if args.identity in ASYMPTOTIC else MIN_SAMPLES
+    least = min_samples(args.identity)  # the calibrated floor (20000 for tweedie, score_eps, elbo_decomposition)
     if args.samples is not None and args.samples < least:
         raise InputError(f"--samples for {args.identity} must be at least {least}, got {args.samples}")
     if args.identity == "eps_loss" and args.T < 2:

@@ -117,11 +117,18 @@ def table(rows, columns) -> str:
     return "\n".join(out)
 
 
+def _pct(x: float) -> str:
+    """A relative error as a percentage, with two significant digits below 0.01% (never a bare 0.00%)."""
+    if x == math.inf:
+        return "inf"
+    return f"{x:.2%}" if x >= 1e-4 or x == 0 else f"{100 * x:.2g}%"
+
+
 def _fmt_mde(mde):
     if isinstance(mde, dict):
         worst = max((float(v) for v in mde.values() if isinstance(v, (int, float)) or v == "inf"), default=None)
-        return "n/a" if worst is None else ("inf" if worst == math.inf else f"{worst:.2%}")
-    return "n/a" if mde is None else (f"{mde:.2%}" if isinstance(mde, float) else str(mde))
+        return "n/a" if worst is None else _pct(worst)
+    return "n/a" if mde is None else (_pct(mde) if isinstance(mde, float) else str(mde))
 
 
 def _fmt_kind(kinds: dict) -> str:

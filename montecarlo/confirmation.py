@@ -47,10 +47,13 @@ Designs (n = ``samples``, default :data:`DEFAULT_SAMPLES`; each design module's 
   tests; t = 1 gates (a point mass).
 * posterior_eps: same data; per t >= 2 the Rao-Blackwellised normal equations of r on (1, x_t, eps)
   (last step integrated out exactly), Hotelling/Wald test with z follow-ups; t = 1 gate.
-* elbo_bound / elbo_decomposition: linear-Gaussian reverse model on the schedule respaced to 8 steps;
-  z tests of MC means against closed forms, one-sided bound test reported with its margin, exact
-  chi-square of Var(x_0) under the reverse model; pointwise decomposition and closed-form sums are
-  gates. kl_terms MDEs are relative to max(|closed-form term|, 1 nat) (L_T is ~0 nats).
+* elbo_bound / elbo_decomposition: linear-Gaussian reverse model on the schedule respaced to 8 steps.
+  elbo_bound: z tests of MC means against closed forms, one-sided bound test reported with its margin,
+  exact chi-square of Var(x_0) under the reverse model. elbo_decomposition: per x_0 one joint Wald
+  (Hotelling T^2) test of the per-term residuals (sampled term - closed-form KL) with their estimated
+  common-random-number covariance, z follow-ups per term naming the wrong term (``elbo.blamed_terms``);
+  a term with no variance is a gate. Pointwise decomposition and closed-form sums are gates. kl_terms
+  MDEs are relative to max(|closed-form term|, 1 nat) (L_T is ~0 nats).
 * eps_loss: per (t, sigma choice) Hotelling over the linearly independent models' log-likelihood-ratio
   moments (common random numbers).
 * dsm: per noise_std Hotelling over the models x~, 0.3 x~^2, 0.5 - x~ + 0.2 x~^2 (the constant model,

@@ -638,7 +638,7 @@ def report(state: State, args) -> None:
                      g["killed_checker_only"], g["killed_dtests_only"], g["checker_timeouts"],
                      f"{g['equivalent_killed_by_checker']} of {g['equivalent_checked']}"])
     modes = Counter(m["checker"]["mode"] for m in state.mutants if "checker" in m)
-    md = [f"# Mutation benchmark results\n",
+    md = ["# Mutation benchmark results\n",
           f"diffusers {meta.get('diffusers')}; {sum(meta.get('enumerated', {}).values())} mutations enumerated "
           f"({meta.get('enumerated')}), {len(state.mutants)} sampled (seed {meta.get('seed')}); checker mode(s): "
           f"{dict(modes)}; percentages are of the mutants each tool was run on.\n",

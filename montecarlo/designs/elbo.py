@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 import numpy as np
 import torch
+from scipy import stats
 
 from .base import (ELBO_STEPS, REVERSE_ROWS, S, Schedule, X0_SMALL, _Ctx, _proved)
 
@@ -136,6 +137,111 @@ def _kl_terms(s: Schedule, a, s2, x0: float, fwd, post):
     return np.array(out)
 
 
+#: a term whose per-sample sd is below this fraction of its scale is deterministic (e.g. L_T = 0 exactly when
+#: abar_T = 0): a gate on its mean instead of a member of the joint test, whose covariance it would make singular
+DEGENERATE_SD = 1e-10
+
+
+def _term_labels(T: int) -> list[str]:
+    """[L_T, L_{T-1}, ..., L_1, L_0]: the order of :func:`_kl_terms` and of the sampled terms."""
+    return [f"L_{T}"] + [f"L_{t - 1}" for t in range(T, 1, -1)] + ["L_0"]
+
+
+def term_times(T: int) -> list[int]:
+    """The forward step t each term is about, in the order of :func:`_term_labels`: L_T -> T,
+    L_{t-1} -> t (t = T..2), L_0 -> 1 (for errors shaped in abar_t)."""
+    return [T] + list(range(T, 1, -1)) + [1]
+
+
+def _joint_terms(ctx: _Ctx, x0v: float, labels, terms: np.ndarray, closed: np.ndarray):
+    """The joint Wald test of one x0: Hotelling's T^2 of the vector of per-term residuals
+    (sampled term - closed-form KL), whose common-random-number covariance is estimated, with a z
+    follow-up per term (naming the term a rejection blames). Returns the member's result or None."""
+    scale = np.maximum(np.abs(closed), KL_SCALE_FLOOR)
+    resid = terms - closed[:, None]
+    n = resid.shape[1]
+    mean, sd = resid.mean(axis=1), resid.std(axis=1, ddof=1)
+    live = sd > DEGENERATE_SD * scale
+    for j in np.flatnonzero(~live):  # deterministic term: its mean must equal its closed form to float precision
+        err = float(abs(mean[j]) / scale[j])
+        ctx.add(S.exact_check(f"{labels[j]} is deterministic (sd {sd[j]:.2g}): its value = closed-form KL "
+                              f"{closed[j]:.6g} (x0={x0v:g}, rel err {err:.2g})", err <= 1e-9, err, alpha=ctx.alpha,
+                              tolerance=1e-9, n=n, units="relative error"), None, x0=x0v, term=labels[j])
+    idx = np.flatnonzero(live)
+    if idx.size == 0 or n <= idx.size + 1:
+        return None
+    Z = (resid[idx] / sd[idx, None]).T  # standardized columns: the same T^2, a well-conditioned covariance
+    names = [labels[j] for j in idx]
+    res = S.hotelling_test(Z, alpha=ctx.alpha,
+                           name=f"MC means of {names[0]}..{names[-1]} = closed-form KL terms (joint Wald / "
+                                f"Hotelling T^2, x0={x0v:g})")
+    follow = []
+    for j in idx:
+        se = sd[j] / math.sqrt(n)
+        z = float(mean[j] / se)
+        fu = S.StatResult(f"follow-up: MC mean of {labels[j]} = closed-form KL {closed[j]:.6g} (x0={x0v:g})", z,
+                          float(2 * stats.norm.sf(abs(z))), ctx.alpha, False, n, "absolute error (nats)", "z-mean",
+                          {"term": labels[j], "x0": x0v, "mean": float(mean[j] + closed[j]),
+                           "closed_form": float(closed[j]), "se": float(se)})
+        follow.append((fu, "kl_terms"))
+    # direction of a relative error delta of term j (relative to its scale), in the standardized units
+    units = {labels[j]: np.where(idx == j, scale[j] / sd[j], 0.0) for j in idx}
+
+    def cell_mde(level, res=res):
+        """The largest over terms of the relative error of that term alone detected with power 0.99."""
+        return max(term_mdes(res, level).values())
+    res.detail.update(terms=names, x0=x0v)
+    res.units_by_term = units  # for :func:`term_mdes` (per-term MDEs at any level)
+    res.sd_by_term = {labels[j]: float(sd[j]) for j in idx}  # for :func:`shift_mde`
+    ctx.add(res, sens={"kl_terms": cell_mde}, follow_ups=follow, x0=x0v)
+    return res
+
+
+def term_mdes(result, level, power=S.POWER) -> dict:
+    """{term: relative MDE (to max(|closed-form term|, 1 nat)) of an error in that term alone} of one
+    x0's joint test at ``level``: S.hotelling_test.relative_mde along each term's direction, with the
+    Cohen's f root (the same for every term) solved once."""
+    f = S.hotelling_test.mde(result.n, level, power, q=result.detail["q"])
+    cov = result.cov
+    out = {}
+    for k, u in result.units_by_term.items():
+        lam1 = float(u @ np.linalg.solve(cov, u))  # per-row noncentrality of a unit shift along u
+        out[k] = f / math.sqrt(lam1) if lam1 > 0 and math.isfinite(lam1) else math.inf
+    return out
+
+
+def shift_mde(result, shift: dict, level, power=S.POWER) -> float:
+    """The smallest delta such that one x0's joint test detects the closed-form terms being off by
+    delta * ``shift`` ({term: nats}; absent terms 0) with probability ``power`` at ``level``
+    (:meth:`HotellingTest.relative_mde` along that direction in the standardized units)."""
+    u = np.array([shift.get(k, 0.0) / result.sd_by_term[k] for k in result.sd_by_term])
+    return float(S.hotelling_test.relative_mde(result, u, level, power))
+
+
+def blamed_terms(verdict) -> list[tuple[str, float]]:
+    """[(term, x0)] named by an elbo_decomposition verdict, most significant first: only within the joint
+    tests that reject after Holm, the terms whose z follow-up is significant at alpha / (m q) (Bonferroni
+    over every follow-up; marginal means, so a wrong term does not implicate the others), else that
+    test's smallest follow-up."""
+    rows = verdict.details
+    failing = {d["name"] for d in rows if d["role"] == "test" and d["adjusted_p"] <= verdict.alpha}
+    fus = [d for d in rows if d["role"] == "follow-up" and d["follow_up_of"] in failing]
+    if not fus:
+        return []
+    q = max(len([d for d in rows if d["role"] == "follow-up" and d["follow_up_of"] == name]) for name in failing)
+    cut = verdict.alpha / (max(verdict.m, 1) * max(q, 1))
+    named = sorted((d for d in fus if d["p_value"] <= cut), key=lambda d: d["p_value"])
+    if not named:
+        named = [min((d for d in fus if d["follow_up_of"] == name), key=lambda d: d["p_value"]) for name in failing]
+        named.sort(key=lambda d: d["p_value"])
+    out = []
+    for d in named:
+        key = (d["term"], d["x0"])
+        if key not in out:
+            out.append(key)
+    return out
+
+
 def _check_elbo_decomposition(ctx: _Ctx, posterior_slots=None, kl_terms=None):
     import proofs
     from proofs.numeric import slot_function
@@ -146,6 +252,7 @@ def _check_elbo_decomposition(ctx: _Ctx, posterior_slots=None, kl_terms=None):
     s = _small_schedule(ctx.schedule)
     a, s2 = _reverse_model(s)
     T = s.T
+    joint = []
     for g, x0v in enumerate(X0_SMALL):
         xs, log_q_steps = _elbo_samples(ctx, s, x0v, 10 + g)
         log_p_steps = _log_normal(xs[:-1], a[:, None] * xs[1:], s2[:, None])  # row t-1: log p(x_{t-1}|x_t)
@@ -164,25 +271,31 @@ def _check_elbo_decomposition(ctx: _Ctx, posterior_slots=None, kl_terms=None):
         ctx.add(S.exact_check(f"pointwise log q/p = L_T + sum L_(t-1) + L_0 (x0={x0v:g}, max rel err {err:.2g})",
                               err <= 1e-9, err, alpha=ctx.alpha, tolerance=1e-9, n=lhs.size, units="relative error"),
                 None, x0=x0v)
-        closed = kl_terms(s, a, s2, x0v, fwd, post)
+        closed = np.asarray(kl_terms(s, a, s2, x0v, fwd, post), dtype=np.float64)
         total = float(np.sum(closed))
         expected, _ = _elbo_closed_form(s, a, s2, x0v)
         gap = abs(total - expected) / (1 + abs(expected))
         ctx.add(S.exact_check(f"closed-form terms sum to the ELBO {expected:.6g} (x0={x0v:g})", gap <= 1e-9, gap,
                               alpha=ctx.alpha, tolerance=1e-9, units="relative error"), None, x0=x0v)
-        labels = [f"L_{T}"] + [f"L_{t - 1}" for t in range(T, 1, -1)] + ["L_0"]
-        for lab, term, value in zip(labels, terms, closed):
-            if not np.all(np.isfinite(term)):
-                ctx.add(S.exact_check(f"{lab} is not finite (x0={x0v:g})", False, float("nan"), alpha=ctx.alpha,
-                                      tolerance=0.0), None, x0=x0v)
-                continue
+        labels = _term_labels(T)
+        ok = np.all(np.isfinite(terms), axis=1) & np.isfinite(closed)
+        for j in np.flatnonzero(~ok):
+            ctx.add(S.exact_check(f"{labels[j]} is not finite (x0={x0v:g})", False, float("nan"), alpha=ctx.alpha,
+                                  tolerance=0.0), None, x0=x0v, term=labels[j])
+        keep = np.flatnonzero(ok)
+        if keep.size:
             # the MDE is relative to max(|closed form|, 1 nat): L_T is ~0 nats here (q(x_T|x_0) ~ N(0, 1)), so
             # an error "relative to L_T" would be relative to ~0; 1 nat is the scale of the other terms
-            ctx.add(S.z_test_mean(term, float(value), alpha=ctx.alpha,
-                                  name=f"MC mean of {lab} = closed-form KL (x0={x0v:g})"),
-                    "kl_terms", max(abs(float(value)), KL_SCALE_FLOOR), x0=x0v, term=lab, closed_form=float(value))
+            res = _joint_terms(ctx, x0v, [labels[j] for j in keep], terms[keep], closed[keep])
+            if res is not None:
+                joint.append(res)
+    m = len(ctx.members)
+    for res in joint:  # per-term MDEs at the Holm level alpha / m (this design's members are all joint tests)
+        res.detail["mde_by_term"] = {k: round(v, 9) for k, v in term_mdes(res, ctx.alpha / max(m, 1)).items()}
     return (f"linear-Gaussian reverse model on {s.name}: pointwise decomposition with the proved forward/posterior "
-            "densities (deterministic), z tests of each term's MC mean against its closed-form KL")
+            "densities (deterministic); per x0 one joint Wald test (Hotelling's T^2 with the estimated "
+            "common-random-number covariance) that every term's MC mean equals its closed-form KL, z follow-ups per "
+            "term that name the term a rejection blames")
 
 
 # ----- eps loss --------------------------------------------------------------------------------

@@ -142,6 +142,7 @@ def test_mc_unavailable_is_a_failure_not_a_pass(monkeypatch, capsys):
     (["posterior", "--coef-x0", "abar[t*2]"], "bad index of abar"),
     (["posterior", "--coef-x0", ""], "empty expression"),
     (["posterior", "--coef-x0", RIGHT_X0, "--samples", "5"], "--samples for posterior must be at least 100, got 5"),
+    (["tweedie", "--coef", "1", "--samples", "5000"], "--samples for tweedie must be at least 20000, got 5000"),
     (["posterior", "--coef-x0", RIGHT_X0, "--T", "0"], "T"),
 ])
 def test_bad_usage_exit_2_with_message(argv, message, capsys):

@@ -103,8 +103,67 @@ def test_late_coef_xt_error_is_blamed_on_coef_xt():
 def test_mde_is_infinite_where_no_test_sees_the_slot():
     """posterior_eps on a zero-terminal-SNR schedule skips t = T (outside the proof's domain); a slot
     that no cell can see reports MDE = inf rather than a number."""
-    v = C.confirm("tweedie", SCHEDULE, samples=2_000, claim={"coef": proofs.IDENTITIES["tweedie"].slots["coef"]})
+    v = C.confirm("tweedie", SCHEDULE, samples=C.min_samples("tweedie"),
+                  claim={"coef": proofs.IDENTITIES["tweedie"].slots["coef"]})
     assert all(np.isfinite(x) for x in v.mde.values())
     from montecarlo.designs.base import MCVerdict
     empty = MCVerdict("tweedie", None, [], [], 0, 0.0, "s", {}, "m", slots=("coef",), alpha=1e-6)
     assert empty.mde == {"coef": float("inf")} and empty.mde_worst == {"coef": float("inf")}
+
+
+# ----- the ELBO identities: no claim slots; their verdict keys are closed forms (test hooks) ----------
+from montecarlo.designs import elbo as elbo_design  # noqa: E402
+from proofs.numeric import slot_function  # noqa: E402
+
+ELBO_SAMPLES = 20_000
+ELBO_DELTA = float(DELTA)
+
+
+def _shaped_kl_terms(shape):
+    """kl_terms hook: term L_{t-1} (L_T at t = T, L_0 at t = 1, on the respaced 8-step schedule) times
+    (1 + delta shape(t))."""
+    def hook(s, a, s2, x0, fwd, post):
+        out = elbo_design._kl_terms(s, a, s2, x0, fwd, post).copy()
+        return out * (1 + ELBO_DELTA * np.array([SHAPES[shape](s, k) for k in elbo_design.term_times(s.T)]))
+    return hook
+
+
+@pytest.mark.parametrize("shape", list(SHAPES))
+def test_elbo_decomposition_kl_terms_two_percent_shaped_error_is_caught_by_the_joint_test(shape):
+    """kl_terms off by (1 + 2% shape(t)): the closed-form sum gate fails as well, so this asserts that the
+    statistics reject on their own: some x0's joint test has power >= 0.99 for this very error (its MDE
+    along the error's direction, from the true verdict at the same budget, is <= 1) and rejects."""
+    truth = C.confirm("elbo_decomposition", SCHEDULE, samples=ELBO_SAMPLES, seed=11)
+    assert truth.passed, truth.summary()
+    level = truth.alpha / truth.m
+    s = elbo_design._small_schedule(SCHEDULE)
+    a, s2 = elbo_design._reverse_model(s)
+    fwd = {k: slot_function(proofs.IDENTITIES["forward_marginal"].slots[k]) for k in ("mean_coef", "variance")}
+    post = {k: slot_function(v) for k, v in proofs.IDENTITIES["posterior"].slots.items()}
+    labels = elbo_design._term_labels(s.T)
+    mdes = []
+    for mem in truth._members:
+        closed = elbo_design._kl_terms(s, a, s2, mem.result.detail["x0"], fwd, post)
+        err = closed * ELBO_DELTA * np.array([SHAPES[shape](s, k) for k in elbo_design.term_times(s.T)])
+        mdes.append(elbo_design.shift_mde(mem.result, dict(zip(labels, err)), level))
+    assert min(mdes) <= 1.0, mdes
+    v = C.confirm("elbo_decomposition", SCHEDULE, samples=ELBO_SAMPLES, seed=12,
+                  _hooks={"kl_terms": _shaped_kl_terms(shape)})
+    assert not v.passed and v.failed_slots == ["kl_terms"]
+    assert any(d["kind"] == "hotelling" for d in v.failures), v.summary()
+    assert elbo_design.blamed_terms(v)
+
+
+def _scaled_expected_elbo(s, a, s2, x0):
+    expected, nlp = elbo_design._elbo_closed_form(s, a, s2, x0)
+    return expected * (1 + ELBO_DELTA), nlp
+
+
+def test_elbo_bound_two_percent_error_of_the_expected_elbo_is_caught():
+    """The expected ELBO (one number per x0: only the constant shape applies) 2% too large: still above
+    -log p(x0), so no gate fails; the z test of the MC mean catches it (power >= 0.99 by its MDE)."""
+    truth = C.confirm("elbo_bound", SCHEDULE, samples=ELBO_SAMPLES, seed=11)
+    assert truth.passed and truth.mde["expected_elbo"] <= ELBO_DELTA, truth.mde
+    v = C.confirm("elbo_bound", SCHEDULE, samples=ELBO_SAMPLES, seed=12, _hooks={"closed_form": _scaled_expected_elbo})
+    assert not v.passed and v.gates_passed
+    assert v.failed_slots[0] == "expected_elbo", v.failed_slots
