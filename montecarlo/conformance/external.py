@@ -293,7 +293,7 @@ def _orders(errs):
 def _ode_checks(runner, col, coef, reference, counts, label, grid_label, clip=False):
     """Point-mass exactness (v = 0) and the error/order against the closed-form PF-ODE solution."""
     from .references import REFERENCES, run_reference
-    from .solvers import ASYMPTOTIC_PAIR, FACTOR, ORDER_SLACK, POINT_MASS_RTOL, _data, point_mass_states
+    from .solvers import ASYMPTOTIC_PAIR, POINT_MASS_RTOL, _data, compare_with_reference, point_mass_states
     m, v, xi = _data(point_mass=True, clip=clip)
     traj = runner(counts[0], m, v, xi, 0)
     if traj.error is not None:
@@ -362,21 +362,8 @@ def _ode_checks(runner, col, coef, reference, counts, label, grid_label, clip=Fa
     if reference in REFERENCES and ref_errs[key]:
         ref_orders = _orders(ref_errs[key])
         info["ref_orders"] = {f"{a}->{b}": o for (a, b), o in ref_orders.items()}
-        floor = 1e-11
-        for kind in ("mid", "final"):
-            for n in sorted(errs[kind]):
-                e, r = errs[kind][n], ref_errs[kind].get(n)
-                if n >= 40 and r is not None and e > FACTOR * r and e > floor:
-                    at = "at the last positive sigma" if kind == "mid" else "at the end"
-                    col.add("path_pf_ode", "error_vs_reference", where.get(n) if kind == "mid" else None, r, e,
-                            f"with {n} steps the error {at} against the exact PF-ODE solution is {e:.3g}, {e / r:.3g}x "
-                            f"the reference {reference} on the same grid ({r:.3g}; allowed factor {FACTOR:g})", step=n,
-                            grid=grid_label)
-        if pair in orders and pair in ref_orders and orders[pair] < ref_orders[pair] - ORDER_SLACK \
-                and errs[key][pair[1]] > floor:
-            col.add("path_pf_ode", "order_vs_reference", where.get(pair[1]), ref_orders[pair], orders[pair],
-                    f"observed order {orders[pair]:.2f} between {pair[0]} and {pair[1]} steps, reference {reference} "
-                    f"{ref_orders[pair]:.2f} (allowed shortfall {ORDER_SLACK}): a dropped correction?", grid=grid_label)
+        compare_with_reference(col, errs, ref_errs, key, orders, ref_orders, where, reference, 1e-11, pair,
+                               grid_label)
     return order, info
 
 
