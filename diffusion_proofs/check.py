@@ -123,7 +123,7 @@ def _mc_plan(args):
         from montecarlo.schedules import Schedule
     except ImportError as exc:
         return None, f"Monte Carlo unavailable ({exc}); use --no-mc to skip it"
-    least = min_samples(args.identity)  # the calibrated floor (20000 for tweedie, score_eps, elbo_decomposition)
+    least = min_samples(args.identity)  # the calibrated floor (20000 for tweedie and elbo_decomposition, 50000 for score_eps)
     if args.samples is not None and args.samples < least:
         raise InputError(f"--samples for {args.identity} must be at least {least}, got {args.samples}")
     if args.identity == "eps_loss" and args.T < 2:

@@ -246,7 +246,7 @@ def montecarlo_section(ids, figdir: Path, *, fast, seed, alpha, device, bar) -> 
     rows, data, summary, failed = [], [], [], []
     for i in ids:
         try:
-            n_i = None if samples is None else max(samples, C.min_samples(i))  # score_eps refuses < 20000
+            n_i = None if samples is None else max(samples, C.min_samples(i))  # score_eps refuses < 50000
             v = C.confirm(i, alpha=alpha, samples=n_i, seed=seed, device=device)
         except Exception as exc:
             rows.append([f"`{i}`", "**ERROR**", "-", _fmt(alpha, "g"), "-", "-", "-", "-", "-", _error_text(exc)])

@@ -155,7 +155,7 @@ def _slow_table(identity):
 # ----- default run -----------------------------------------------------------------------------
 @pytest.mark.parametrize("identity", IDS)
 def test_familywise_rate_at_005_and_seed_is_used(identity):
-    """30 seeds per identity at alpha = 0.05, small samples (2000; score_eps, tweedie and elbo_decomposition 20000,
+    """30 seeds per identity at alpha = 0.05, small samples (2000; tweedie and elbo_decomposition 20000, score_eps 50000,
     their floors) on linear(100)."""
     fam, n, pvals, pmins = measure(identity, 30)
     assert seed_is_used(pmins), pmins
